@@ -257,7 +257,7 @@ def read_li_lim(
         if r.delivery_sibling:
             d = r.delivery_sibling
             if not 0 < d < len(rows) or rows[d].pickup_sibling != r.number:
-                raise InvalidProblem(f"{path}: task {r.number} names delivery {d}, which disagrees.")
+                raise InvalidProblem(f"{path}: task {r.number} names a delivery that disagrees.")
             if demands[r.number] < 0 or demands[d] != -demands[r.number]:
                 raise InvalidProblem(f"{path}: pair ({r.number}, {d}) demands must be +q and -q.")
             pairs.append((r.number, d))
@@ -337,7 +337,9 @@ def route_distance(problem: RoutingProblem, route: Sequence[int], vehicle: int =
     return sum(problem.distance_m(a, b) for a, b in zip(path, path[1:], strict=False))
 
 
-def cost_in_convention(problem: RoutingProblem, routes: Routes, round_func: str = "dimacs") -> float:
+def cost_in_convention(
+    problem: RoutingProblem, routes: Routes, round_func: str = "dimacs"
+) -> float:
     """Total distance of ``routes`` in the instance's unit (integers ÷ scale).
 
     ``routes`` is a :class:`RoutingResult` or lists of node numbers; plain
