@@ -97,7 +97,9 @@ class Haversine:
         return {"provider": self.name, "speed_kmh": self.speed_kmh, "circuity": self.circuity}
 
 
-def haversine_leg(a: Point, b: Point, speed_kmh: float = 25.0, circuity: float = 1.3) -> tuple[int, int]:
+def haversine_leg(
+    a: Point, b: Point, speed_kmh: float = 25.0, circuity: float = 1.3
+) -> tuple[int, int]:
     """(travel_s, distance_m) of one leg under the default model."""
     m = Haversine(speed_kmh, circuity).matrices([a, b])
     return int(m.durations_s[0, 1]), int(m.distances_m[0, 1])
