@@ -10,6 +10,7 @@ from .problem import Group as Group
 from .problem import Node as Node
 from .problem import Precedence as Precedence
 from .problem import RoutingProblem as RoutingProblem
+from .problem import Vehicle as Vehicle
 from .result import BreakTaken as BreakTaken
 from .result import RoutingResult as RoutingResult
 from .result import SolveStats as SolveStats
@@ -18,3 +19,4 @@ from .result import Visit as Visit
 from .settings import DEFAULT_PRESET as DEFAULT_PRESET
 from .settings import PRESETS as PRESETS
 from .settings import SolverSettings as SolverSettings
+from .solve import solve as solve

@@ -1,0 +1,103 @@
+"""Request → plan: parse, expand, matrices, solve, build. The one entry point."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from onestop import geodata
+from onestop.routing import PRESETS, SolverSettings, solve
+
+from .expand import Expansion, expand
+from .model import DispatchProblem, parse_request
+from .plan import build_plan
+
+log = logging.getLogger(__name__)
+
+#: Called with (phase, fraction done 0..1, best objective or None).
+Progress = Callable[[str, float, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    problem: DispatchProblem
+    expansion: Expansion
+    plan: dict[str, Any]
+
+
+def travel_model_for(options: Mapping[str, Any] | None) -> geodata.TravelModel:
+    """The travel model a request's ``options.travel`` asks for."""
+    factory = getattr(geodata, "travel_model", None)
+    if factory is not None:
+        return factory(dict(options) if options is not None else None)
+    opts = dict(options or {})
+    provider = opts.pop("provider", "haversine")
+    if provider != "haversine":
+        raise geodata.TravelDataError(f"unknown travel provider {provider!r}", "provider")
+    return geodata.Haversine(**opts)
+
+
+def settings_for(problem: DispatchProblem, preset: str | None = None,
+                 time_limit_s: float | None = None) -> SolverSettings:
+    name = preset or problem.options.preset
+    settings = PRESETS[name]
+    limit = time_limit_s or problem.options.time_limit_s
+    if limit:
+        settings = settings.replace(time_limit_s=float(limit))
+    return settings
+
+
+def plan_day(
+    request: bytes | str | Mapping[str, Any] | DispatchProblem,
+    *,
+    preset: str | None = None,
+    time_limit_s: float | None = None,
+    solution_limit: int | None = None,
+    on_progress: Progress | None = None,
+) -> PlanOutcome:
+    """Plan a day. Raises RequestError / TravelDataError on bad input, never on
+    impossible jobs (those come back unassigned with a reason)."""
+    began = time.monotonic()
+    problem = request if isinstance(request, DispatchProblem) else parse_request(request)
+    settings = settings_for(problem, preset, time_limit_s)
+    model = travel_model_for(problem.options.travel)
+    if on_progress:
+        on_progress("matrices", 0.0, None)
+    exp = expand(problem, model.matrices)
+    t_matrix = time.monotonic() - began
+    limit = settings.time_limit_s
+    if on_progress:
+        on_progress("solving", 0.0, None)
+
+    def _on_solution(objective: int, elapsed: float) -> None:
+        if on_progress:
+            on_progress("solving", min(1.0, elapsed / limit), objective)
+
+    result = solve(
+        exp.problem,
+        settings,
+        time_limit_s=limit,
+        seed=problem.options.seed,
+        solution_limit=solution_limit or problem.options.solution_limit,
+        on_solution=_on_solution,
+    )
+    t_solve = time.monotonic() - began - t_matrix
+    plan = build_plan(
+        problem,
+        exp,
+        result,
+        computing_times={"matrices_s": round(t_matrix, 3), "solving_s": round(t_solve, 3)},
+        settings={
+            "preset": preset or problem.options.preset,
+            "time_limit_s": limit,
+            "seed": problem.options.seed,
+            "construction": result.stats.construction,
+            "search_status": result.stats.status,
+        },
+    )
+    if on_progress:
+        on_progress("done", 1.0, result.objective)
+    return PlanOutcome(problem, exp, plan)

@@ -1,0 +1,122 @@
+"""Solve a routing problem: own construction, then OR-Tools, never "no solution"."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ._ortools import OnSolution, solve_ortools
+from .problem import RoutingProblem
+from .result import RoutingResult, SolveStats
+from .settings import PRESETS, SolverSettings
+
+log = logging.getLogger(__name__)
+
+
+def _objective(problem: RoutingProblem, result: RoutingResult) -> int:
+    from .check import objective_of
+
+    return objective_of(problem, result)
+
+
+def solve(
+    problem: RoutingProblem,
+    settings: SolverSettings | None = None,
+    *,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    solution_limit: int | None = None,
+    on_solution: OnSolution | None = None,
+) -> RoutingResult:
+    """Best routes found within the time limit; always returns a result.
+
+    Parameters
+    ----------
+    problem
+        The problem to solve.
+    settings
+        Search settings; the ``balanced`` preset when ``None``.
+    time_limit_s
+        Wall-clock budget in seconds; ``settings.time_limit_s`` when ``None``.
+    seed
+        Seeds OneStop's own randomised parts (OR-Tools 9.15 has no seed).
+    solution_limit
+        Stop OR-Tools after this many solutions (repeatable tests).
+    on_solution
+        Called with (objective, elapsed seconds) on each improvement.
+
+    Returns
+    -------
+    RoutingResult
+        Routes with times; nodes it could not serve are listed as dropped.
+    """
+    settings = settings or PRESETS["balanced"]
+    limit = settings.time_limit_s if time_limit_s is None else time_limit_s
+    began = time.monotonic()
+    deadline = began + limit
+
+    seed_result: RoutingResult | None = None
+    if settings.construction in ("own", "both"):
+        from .construct import construct
+
+        seed_result = construct(problem, seed=seed, deadline_s=began + 0.5 * limit)
+        seed_obj = _objective(problem, seed_result)
+        seed_result = RoutingResult(
+            seed_result.routes,
+            seed_result.dropped,
+            seed_obj,
+            SolveStats(
+                runtime_s=round(time.monotonic() - began, 3),
+                status="construction",
+                construction="own",
+            ),
+        )
+        if on_solution is not None:
+            on_solution(seed_obj, time.monotonic() - began)
+
+    best = seed_result
+    candidates: list[RoutingResult] = []
+    remaining = deadline - time.monotonic()
+    if remaining > 0.05:
+        initial = seed_result if settings.construction == "own" else None
+        found = solve_ortools(
+            problem,
+            settings,
+            time_limit_s=remaining if settings.construction != "both" else remaining / 2,
+            solution_limit=solution_limit,
+            initial=initial,
+            on_solution=on_solution,
+        )
+        if found is not None:
+            candidates.append(found)
+        if settings.construction == "both" and seed_result is not None:
+            remaining = deadline - time.monotonic()
+            if remaining > 0.05:
+                found = solve_ortools(
+                    problem,
+                    settings,
+                    time_limit_s=remaining,
+                    solution_limit=solution_limit,
+                    initial=seed_result,
+                    on_solution=on_solution,
+                )
+                if found is not None:
+                    candidates.append(found)
+    for cand in candidates:
+        obj = _objective(problem, cand)
+        if best is None or obj < best.objective:
+            best = RoutingResult(cand.routes, cand.dropped, obj, cand.stats)
+    if best is None:
+        # OR-Tools alone found nothing in time: build routes ourselves.
+        from .construct import construct
+
+        best = construct(problem, seed=seed)
+        best = RoutingResult(best.routes, best.dropped, _objective(problem, best), best.stats)
+    total = round(time.monotonic() - began, 3)
+    stats = best.stats
+    return RoutingResult(
+        best.routes,
+        best.dropped,
+        best.objective,
+        SolveStats(total, stats.solutions, stats.status, stats.construction, stats.objective_trace),
+    )
