@@ -185,7 +185,9 @@ class _Expander:
                 return [], self.no_capable(job)
             big = max(carried.values(), default=0) or max(job.returned_items.values(), default=0)
             vis = frozenset(
-                i for i in capable if fits(res[i].capacity, carried) and fits(res[i].capacity, job.returned_items)
+                i
+                for i in capable
+                if fits(res[i].capacity, carried) and fits(res[i].capacity, job.returned_items)
             )
             if not vis:
                 del big
@@ -202,8 +204,14 @@ class _Expander:
         crews_fit = frozenset(i for i in crews if fits(res[i].capacity, carried))
         couriers_fit = frozenset(i for i in couriers if fits(res[i].capacity, carried))
         if crews_fit:
-            combined = ("deliver+install", job.location, None, job.handover_s + job.duration_s,
-                        self.demand(carried, -1), True)
+            combined = (
+                "deliver+install",
+                job.location,
+                None,
+                job.handover_s + job.duration_s,
+                self.demand(carried, -1),
+                True,
+            )
             out.append(_Option("alone", (load, combined), (crews_fit, crews_fit)))
         if couriers_fit and techs:
             deliver = ("deliver", job.location, None, job.handover_s, self.demand(carried, -1), True)
@@ -300,7 +308,11 @@ class _Expander:
                 if job.id in job_options and job.after is not None and job.after not in job_options:
                     del job_options[job.id]
                     self.unassigned.append(
-                        Unassigned(job.id, NOT_SCHEDULED, f"must come after job {job.after!r}, which cannot be planned")
+                        Unassigned(
+                            job.id,
+                            NOT_SCHEDULED,
+                            f"must come after job {job.after!r}, which cannot be planned",
+                        )
                     )
                     changed = True
 
@@ -332,7 +344,9 @@ class _Expander:
             per_option: dict[str, list[int]] = {}
             for o in opts:
                 ids = []
-                for (stop, place, depot, service, demand, is_job), allowed in zip(o.stops, o.vehicles, strict=True):
+                for (stop, place, depot, service, demand, is_job), allowed in zip(
+                    o.stops, o.vehicles, strict=True
+                ):
                     if stop in CUSTOMER_STOPS or stop == "deliver+install":
                         win = tuple((a, b - service) for a, b in windows if b - service >= a)
                     else:
@@ -363,8 +377,13 @@ class _Expander:
             if len(option_nodes) == 1 and len(option_nodes[0]) == 1:
                 n0 = option_nodes[0][0]
                 nodes[n0] = Node(
-                    nodes[n0].location, nodes[n0].windows, nodes[n0].service_s, nodes[n0].demand,
-                    nodes[n0].allowed_vehicles, penalty, nodes[n0].counts_as_stop,
+                    nodes[n0].location,
+                    nodes[n0].windows,
+                    nodes[n0].service_s,
+                    nodes[n0].demand,
+                    nodes[n0].allowed_vehicles,
+                    penalty,
+                    nodes[n0].counts_as_stop,
                 )
             else:
                 groups.append(Group(option_nodes[0], penalty, tuple(option_nodes[1:])))
@@ -458,7 +477,10 @@ class _Expander:
                     best_short = False
                     break
             if best_short:
-                return False, (SHIFT_TOO_SHORT, f"needs {_hm(service)} on site, longer than any capable shift")
+                return False, (
+                    SHIFT_TOO_SHORT,
+                    f"needs {_hm(service)} on site, longer than any capable shift",
+                )
         # reachability of the customer stops from a shift
         for k, (stop, place, _dep, service, _dem, is_job) in enumerate(o.stops):
             if not is_job:

@@ -231,7 +231,8 @@ def _load_json(data: bytes | str) -> Any:
         raise RequestError.single("", "request is nested too deeply", "json") from None
     except json.JSONDecodeError as exc:
         raise RequestError.single(
-            "", f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            "",
+            f"request is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             "json",
         ) from None
 
@@ -239,11 +240,17 @@ def _load_json(data: bytes | str) -> Any:
 def _pydantic_errors(exc: ValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors(include_url=False):
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in (
-            "function-after", "tagged-union", "str", "tuple[...]")))]
+        loc = [
+            p
+            for p in err["loc"]
+            if not (
+                isinstance(p, str)
+                and ("[" in p or p in ("function-after", "tagged-union", "str", "tuple[...]"))
+            )
+        ]
         msg = err["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         out.append(FieldError(format_loc(loc), err["type"], msg))
@@ -326,9 +333,7 @@ class _Builder:
         for i, c in enumerate(w.couriers):
             if c.id in clash:
                 self.err(f"couriers[{i}].id", f"id {c.id!r} is also a technician's id", "duplicate")
-        depots = tuple(
-            Depot(d.id, d.kind, d.location, d.service_s, d.name) for d in w.depots
-        )
+        depots = tuple(Depot(d.id, d.kind, d.location, d.service_s, d.name) for d in w.depots)
         by_id = {d.id: d for d in depots}
         resources = [self.technician(i, t, by_id) for i, t in enumerate(w.technicians)]
         resources += [self.courier(i, c, by_id) for i, c in enumerate(w.couriers)]
@@ -369,8 +374,21 @@ class _Builder:
         start, sdep = self.place(f"{loc}.start", t.start, by_id)
         end, edep = self.place(f"{loc}.end", t.end, by_id) if t.end is not None else (start, sdep)
         return Resource(
-            t.id, "technician", frozenset(t.brands), frozenset(t.skills), start, end, shift,
-            breaks, t.max_jobs, cost, {}, None, sdep, edep, t.name,
+            t.id,
+            "technician",
+            frozenset(t.brands),
+            frozenset(t.skills),
+            start,
+            end,
+            shift,
+            breaks,
+            t.max_jobs,
+            cost,
+            {},
+            None,
+            sdep,
+            edep,
+            t.name,
             tuple(t.zones) if t.zones is not None else None,
         )
 
@@ -380,8 +398,21 @@ class _Builder:
         start, sdep = self.place(f"{loc}.depot", c.depot, by_id)
         end, edep = self.place(f"{loc}.end", c.end, by_id) if c.end is not None else (start, sdep)
         return Resource(
-            c.id, "courier", frozenset(c.brands), frozenset(c.skills), start, end, shift,
-            breaks, c.max_jobs, cost, dict(c.capacity), c.depot, sdep, edep, c.name,
+            c.id,
+            "courier",
+            frozenset(c.brands),
+            frozenset(c.skills),
+            start,
+            end,
+            shift,
+            breaks,
+            c.max_jobs,
+            cost,
+            dict(c.capacity),
+            c.depot,
+            sdep,
+            edep,
+            c.name,
             tuple(c.zones) if c.zones is not None else None,
         )
 
@@ -411,9 +442,24 @@ class _Builder:
         if j.after is not None and j.after == j.id:
             self.err(f"{loc}.after", "a job cannot come after itself", "cycle")
         return Job(
-            j.id, j.kind, j.location, tuple(merged), duration, j.handover_s, j.brand,
-            frozenset(j.skills), dict(j.items), returned, j.from_, j.to, j.after, j.priority,
-            promise, j.customer, j.address, j.notes,
+            j.id,
+            j.kind,
+            j.location,
+            tuple(merged),
+            duration,
+            j.handover_s,
+            j.brand,
+            frozenset(j.skills),
+            dict(j.items),
+            returned,
+            j.from_,
+            j.to,
+            j.after,
+            j.priority,
+            promise,
+            j.customer,
+            j.address,
+            j.notes,
         )
 
     def check_after(self, jobs: tuple[Job, ...]) -> None:

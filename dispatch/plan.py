@@ -34,8 +34,19 @@ class _RouteBuilder:
     def leg(self, a_node: int, b_node: int) -> tuple[int, int]:
         return self.rp.travel_s(a_node, b_node), self.rp.distance_m(a_node, b_node)
 
-    def stop(self, type_: str, job: str | None, location, arrival: int, start: int, end: int,
-             travel: int, dist: int, depot: str | None = None, **extra: Any) -> None:
+    def stop(
+        self,
+        type_: str,
+        job: str | None,
+        location,
+        arrival: int,
+        start: int,
+        end: int,
+        travel: int,
+        dist: int,
+        depot: str | None = None,
+        **extra: Any,
+    ) -> None:
         tb = self.dp.timebase
         s: dict[str, Any] = {
             "type": type_,
@@ -54,8 +65,14 @@ class _RouteBuilder:
         s["_t"] = (arrival, start, end)
         self.stops.append(s)
 
-    def place_gap(self, prev_node: int, prev_end: int, next_node: int, next_start: int,
-                  breaks: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    def place_gap(
+        self,
+        prev_node: int,
+        prev_end: int,
+        next_node: int,
+        next_start: int,
+        breaks: list[tuple[int, int, int]],
+    ) -> tuple[int, int, int]:
         """Put breaks between two stops; returns (arrival, travel, distance) at the next."""
         travel, dist = self.leg(prev_node, next_node)
         cur, at_prev = prev_end, True
@@ -94,8 +111,17 @@ class _RouteBuilder:
                 g = next((g for g in range(len(starts)) if bt.start_s <= starts[g]), len(starts) - 1)
             gaps.setdefault(g, []).append((bt.index, bt.start_s, dur))
 
-        self.stop("start", None, tasks[v.start].location, r.start_s, r.start_s, r.start_s, 0, 0,
-                  depot=tasks[v.start].depot)
+        self.stop(
+            "start",
+            None,
+            tasks[v.start].location,
+            r.start_s,
+            r.start_s,
+            r.start_s,
+            0,
+            0,
+            depot=tasks[v.start].depot,
+        )
         prev_node, prev_end = v.start, r.start_s
         for g, vs in enumerate(visits):
             node = self.rp.nodes[vs.node]
@@ -107,23 +133,44 @@ class _RouteBuilder:
             if task.stop == "deliver+install":
                 job = self.dp.job(task.job)
                 split = vs.start_s + (job.handover_s if job else 0)
-                self.stop("deliver", task.job, task.location, arrival, vs.start_s, split, travel, dist,
-                          crew="alone")
+                self.stop(
+                    "deliver", task.job, task.location, arrival, vs.start_s, split, travel, dist, crew="alone"
+                )
                 self.stop("install", task.job, task.location, split, split, end, 0, 0, crew="alone")
             else:
-                self.stop(task.stop, task.job, task.location, arrival, vs.start_s, end, travel, dist,
-                          depot=task.depot)
+                self.stop(
+                    task.stop,
+                    task.job,
+                    task.location,
+                    arrival,
+                    vs.start_s,
+                    end,
+                    travel,
+                    dist,
+                    depot=task.depot,
+                )
             prev_node, prev_end = vs.node, end
         arrival, travel, dist = self.place_gap(prev_node, prev_end, v.end, r.end_s, gaps.get(len(visits), []))
-        self.stop("end", None, tasks[v.end].location, arrival, arrival, arrival, travel, dist,
-                  depot=tasks[v.end].depot)
+        self.stop(
+            "end",
+            None,
+            tasks[v.end].location,
+            arrival,
+            arrival,
+            arrival,
+            travel,
+            dist,
+            depot=tasks[v.end].depot,
+        )
         return self.summarise()
 
     def summarise(self) -> dict[str, Any]:
         travel = sum(s["travel_s"] for s in self.stops)
         dist = sum(s["distance_m"] for s in self.stops)
         brk = sum(s["_t"][2] - s["_t"][1] for s in self.stops if s["type"] == "break")
-        service = sum(s["_t"][2] - s["_t"][1] for s in self.stops if s["type"] not in ("break", "start", "end"))
+        service = sum(
+            s["_t"][2] - s["_t"][1] for s in self.stops if s["type"] not in ("break", "start", "end")
+        )
         wait = sum(s["_t"][1] - s["_t"][0] for s in self.stops)
         first, last = self.stops[0]["_t"][1], self.stops[-1]["_t"][0]
         jobs = sorted({s["job"] for s in self.stops if s["type"] in CUSTOMER_STOPS and s["job"]})
@@ -160,11 +207,15 @@ def build_plan(
 ) -> dict[str, Any]:
     """The v1 plan for a day (a JSON-ready dict)."""
     routes = [_RouteBuilder(exp, problem, r).build() for r in sorted(result.routes, key=lambda r: r.vehicle)]
-    planned: set[str] = {s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS}
+    planned: set[str] = {
+        s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS
+    }
     unassigned = list(exp.unassigned)
     for job_id in exp.planned_jobs:
         if job_id not in planned:
-            unassigned.append(Unassigned(job_id, NOT_SCHEDULED, "feasible on its own; left out by the optimiser"))
+            unassigned.append(
+                Unassigned(job_id, NOT_SCHEDULED, "feasible on its own; left out by the optimiser")
+            )
     order = {j.id: i for i, j in enumerate(problem.jobs)}
     unassigned.sort(key=lambda u: order.get(u.job, 0))
     kpis = _kpis(problem, exp, routes, unassigned)
@@ -209,10 +260,13 @@ def _cost(problem: DispatchProblem, exp: Expansion, routes: list[dict[str, Any]]
     return round(total, 3)
 
 
-def _kpis(problem: DispatchProblem, exp: Expansion, routes: list[dict[str, Any]],
-          unassigned: list[Unassigned]) -> dict[str, Any]:
+def _kpis(
+    problem: DispatchProblem, exp: Expansion, routes: list[dict[str, Any]], unassigned: list[Unassigned]
+) -> dict[str, Any]:
     kinds = {j.id: j.kind for j in problem.jobs}
-    planned = sorted({s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS})
+    planned = sorted(
+        {s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS}
+    )
     by_kind = Counter(kinds[j] for j in planned)
     prechecked = {u.job for u in exp.unassigned}
     feasible = len(problem.jobs) - len(prechecked)

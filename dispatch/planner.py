@@ -40,8 +40,9 @@ def travel_model_for(options: Mapping[str, Any] | None) -> geodata.TravelModel:
     return geodata.Haversine(**opts)
 
 
-def settings_for(problem: DispatchProblem, preset: str | None = None,
-                 time_limit_s: float | None = None) -> SolverSettings:
+def settings_for(
+    problem: DispatchProblem, preset: str | None = None, time_limit_s: float | None = None
+) -> SolverSettings:
     name = preset or problem.options.preset
     settings = PRESETS[name]
     limit = time_limit_s or problem.options.time_limit_s

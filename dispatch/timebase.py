@@ -55,9 +55,7 @@ class Timebase:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
-                f"not a time: {text!r} (use HH:MM, HH:MM:SS or an ISO 8601 datetime)"
-            ) from None
+            raise ValueError(f"not a time: {text!r} (use HH:MM, HH:MM:SS or an ISO 8601 datetime)") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.zone)
         return self._delta(moment)

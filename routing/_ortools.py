@@ -81,9 +81,7 @@ def build_model(problem: RoutingProblem) -> _Model:
     n, k = len(nodes), problem.num_vehicles
     horizon = problem.horizon_s
     big = horizon + 1
-    manager = pywrapcp.RoutingIndexManager(
-        n, k, [v.start for v in vehicles], [v.end for v in vehicles]
-    )
+    manager = pywrapcp.RoutingIndexManager(n, k, [v.start for v in vehicles], [v.end for v in vehicles])
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
 
@@ -224,9 +222,7 @@ def search_parameters(
 ) -> pywrapcp.RoutingSearchParameters:
     """The only place settings become OR-Tools search parameters."""
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, settings.first_solution
-    )
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, settings.first_solution)
     params.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, settings.metaheuristic
     )
@@ -260,8 +256,7 @@ def _extract(problem: RoutingProblem, model: _Model, assignment: pywrapcp.Assign
         if not visits:
             continue
         breaks = tuple(
-            BreakTaken(bi, assignment.StartValue(iv))
-            for bi, iv in enumerate(model.break_vars.get(vi, []))
+            BreakTaken(bi, assignment.StartValue(iv)) for bi, iv in enumerate(model.break_vars.get(vi, []))
         )
         routes.append(VehicleRoute(vi, start_s, tuple(visits), end_s, breaks))
     dropped = tuple(i for i in problem.visits if i not in served)
