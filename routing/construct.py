@@ -1,0 +1,1120 @@
+"""A regret insertion heuristic that always returns a valid :class:`RoutingResult`.
+
+It seeds OR-Tools and is the fallback when OR-Tools finds nothing, so it must
+respect every rule of the contract in :mod:`routing.check` and stay fast on a
+field day (thousands of visits, hundreds of vehicles) in pure Python.
+
+How it works
+------------
+- *Units* are what gets inserted or dropped as a whole: a standalone node; a
+  chain of pickup–delivery pairs (one vehicle, e.g. load → swap → unload); a
+  group, whose options may each span several vehicles as *parts* (one part =
+  nodes on one vehicle, in order).
+- Every route holds its breaks as pseudo-visits (zero travel, at the current
+  place, start window [earliest, latest - duration]); an empty vehicle whose
+  breaks do not fit its shift takes no work.
+- Feasibility of a position is O(1)-ish: each route keeps the forward earliest
+  start and the backward latest start of every item (windows, breaks and the
+  end deadline folded in), plus prefix loads and suffix max/min loads.
+  Multi-node parts are placed by a depth-first scan that prunes as soon as an
+  existing stop would be pushed past its latest start or load.
+- Cross-route precedence: forward earliest-start scheduling only ever delays
+  later stops, so an ``after`` node gets a release (``before`` end at its
+  insertion) and its ``before`` gets a deadline (``after`` start minus
+  service); both stay as extra window bounds, so later insertions keep the
+  precedence. On one route, ``after`` simply goes behind ``before``.
+- Insertion costs are cached per (part, vehicle); only the route that changed
+  is re-evaluated. Each part considers only its ``k`` nearest vehicles (by
+  start location), widened to all allowed vehicles before giving up, and only
+  one empty vehicle per class of identical vehicles.
+- The next unit is the one with the highest (mandatory, penalty class,
+  regret-2, -best cost, seeded tie-break). A unit whose best insertion costs
+  more than its penalty is dropped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .check import objective_of
+from .problem import RoutingProblem
+from .result import BreakTaken, RoutingResult, SolveStats, VehicleRoute, Visit
+
+__all__ = ["construct"]
+
+log = logging.getLogger(__name__)
+
+_NEG = -(1 << 62)
+_POS = 1 << 62
+#: Vehicles each part considers before widening to every allowed vehicle.
+NEAREST_VEHICLES = 40
+_BIG_REGRET = 1 << 60
+
+
+@dataclass(slots=True)
+class _Part:
+    """Nodes one vehicle serves in this order (a node, or a pair chain)."""
+
+    nodes: tuple[int, ...]
+    unit: int
+    allowed: list[int]  # usable vehicles allowed for every node, sorted
+    cand: list[int] = field(default_factory=list)  # vehicles considered now
+    widened: bool = False
+    stops: int = 0
+    svc: int = 0
+    # vehicle -> (cost, gaps); vehicles absent are infeasible or not evaluated
+    costs: dict[int, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    reps: dict[int, int] = field(default_factory=dict)  # empty class -> vehicle evaluated
+
+
+@dataclass(slots=True)
+class _Unit:
+    """All-or-nothing set of options; each option is a list of part ids."""
+
+    options: list[list[int]]
+    penalty: int | None
+    nodes: frozenset[int]
+    deps: set[int] = field(default_factory=set)  # units holding external befores
+    dependents: list[int] = field(default_factory=list)
+    dead: set[int] = field(default_factory=set)  # options that failed to commit
+    waiting: int = 0
+    done: bool = False
+    version: int = 0
+    tie: float = 0.0
+
+
+class _Route:
+    """One vehicle's items (node ids >= 0, breaks as ~index) and their schedule."""
+
+    __slots__ = (
+        "k", "items", "E", "Dp", "Pp", "L", "Lr", "nr", "loads", "smax", "smin",
+        "stops", "nreal", "end_arr", "lstart", "ok",
+    )
+
+    def __init__(self, k: int, items: list[int]) -> None:
+        self.k = k
+        self.items = items
+        self.E: list[int] = []
+        self.Dp: list[int] = []
+        self.Pp: list[int] = []
+        self.L: list[int] = []
+        self.Lr: list[int] = []
+        self.nr: list[int] = []
+        self.loads: list[tuple[int, ...]] = []
+        self.smax: list[list[int]] = []
+        self.smin: list[list[int]] = []
+        self.stops = 0
+        self.nreal = 0
+        self.end_arr = 0
+        self.lstart = 0
+        self.ok = True
+
+
+class _Builder:
+    """State of one construction run."""
+
+    def __init__(self, problem: RoutingProblem, seed: int) -> None:
+        self.pb = problem
+        self.rng = random.Random(seed)
+        n_loc = problem.durations.shape[0]
+        self.N = n_loc
+        dur = np.where(problem.distances < 0, -1, problem.durations).astype(np.int64)
+        dist = problem.distances.astype(np.int64)
+        self._dur_arr, self._dist_arr = dur, dist
+        self.DUR = memoryview(np.ascontiguousarray(dur).ravel()).cast("B").cast("q")
+        self.DIST = memoryview(np.ascontiguousarray(dist).ravel()).cast("B").cast("q")
+        nodes = problem.nodes
+        self.loc = [nd.location for nd in nodes]
+        self.svc = [nd.service_s for nd in nodes]
+        self.win = [nd.windows for nd in nodes]
+        self.lo = [_NEG] * len(nodes)
+        self.hi = [_POS] * len(nodes)
+        self.dims = len(problem.dimensions)
+        self.dem: list[tuple[int, ...] | None] = [
+            nd.demand if nd.demand and any(nd.demand) else None for nd in nodes
+        ]
+        self.stop = [1 if nd.counts_as_stop else 0 for nd in nodes]
+        vs = problem.vehicles
+        self.vstart = [nodes[v.start].location for v in vs]
+        self.vend = [nodes[v.end].location for v in vs]
+        self.t0 = [v.shift[0] for v in vs]
+        self.tend = [min(v.shift[1], problem.horizon_s) for v in vs]
+        self.cap = [v.capacity for v in vs]
+        self.brk = [
+            sorted(
+                ((b.earliest_s, b.latest_s - b.duration_s, b.duration_s, i)
+                 for i, b in enumerate(v.breaks)),
+            )
+            for v in vs
+        ]
+        self.brkd = [{b[3]: b for b in bs} for bs in self.brk]
+        self.maxstops = [_POS if v.max_stops is None else v.max_stops for v in vs]
+        self.fixed = [v.fixed_cost for v in vs]
+        self.cpt = [v.cost_per_travel_s for v in vs]
+        self.cpm = [v.cost_per_m for v in vs]
+        self.cps = [v.cost_per_span_s for v in vs]
+        sig: dict[tuple[object, ...], int] = {}
+        self.cls = [
+            sig.setdefault(
+                (self.vstart[k], self.vend[k], v.shift, v.capacity, v.breaks, v.max_stops,
+                 v.fixed_cost, v.cost_per_travel_s, v.cost_per_m, v.cost_per_span_s),
+                len(sig),
+            )
+            for k, v in enumerate(vs)
+        ]
+        self.routes = [
+            _Route(k, [~b[3] for b in self.brk[k]]) for k in range(len(vs))
+        ]
+        for r in self.routes:
+            self.refresh(r)
+        self.usable = [r.ok for r in self.routes]
+        self.where: dict[int, int] = {}  # served node -> vehicle
+        self.parts: list[_Part] = []
+        self.units: list[_Unit] = []
+        self.unit_of: dict[int, int] = {}
+        self.veh_parts: list[set[int]] = [set() for _ in vs]
+        self.befores: dict[int, list[int]] = {}
+        self.afters: dict[int, list[int]] = {}
+        for pr in problem.precedences:
+            self.befores.setdefault(pr.after, []).append(pr.before)
+            self.afters.setdefault(pr.before, []).append(pr.after)
+        self.dropped_units: list[int] = []
+
+    # ------------------------------------------------------------------ time
+    def earliest(self, u: int, a: int) -> int | None:
+        """Earliest start of ``u`` arriving at ``a`` (windows and precedence bounds)."""
+        lo = self.lo[u]
+        if a < lo:
+            a = lo
+        ws = self.win[u]
+        if not ws:
+            return a if a <= self.hi[u] else None
+        for w0, w1 in ws:
+            if a <= w1:
+                s = a if a > w0 else w0
+                return s if s <= self.hi[u] else None
+        return None
+
+    def latest(self, u: int, x: int) -> int | None:
+        """Latest start of ``u`` no later than ``x``."""
+        hi = self.hi[u]
+        if x > hi:
+            x = hi
+        ws = self.win[u]
+        if ws:
+            for w0, w1 in reversed(ws):
+                if w0 <= x:
+                    r = w1 if w1 < x else x
+                    return r if r >= self.lo[u] else None
+            return None
+        return x if x >= self.lo[u] else None
+
+    def refresh(self, r: _Route) -> None:
+        """Recompute the schedule, latest starts and loads of a route."""
+        k, items = r.k, r.items
+        N, DUR = self.N, self.DUR
+        loc, svc = self.loc, self.svc
+        brk = self.brkd[k]
+        n = len(items)
+        E = [0] * n
+        Dp = [0] * (n + 1)
+        Pp = [0] * (n + 1)
+        t = self.t0[k]
+        P = self.vstart[k]
+        ok = True
+        stops = 0
+        nreal = 0
+        for i, x in enumerate(items):
+            Dp[i] = t
+            Pp[i] = P
+            if x >= 0:
+                tt = DUR[P * N + loc[x]]
+                if tt < 0:
+                    ok = False
+                    tt = 0
+                s = self.earliest(x, t + tt)
+                if s is None:
+                    ok = False
+                    s = t + tt
+                P = loc[x]
+                t = s + svc[x]
+                stops += self.stop[x]
+                nreal += 1
+            else:
+                e, lat, d, _ = brk[~x]
+                s = t if t > e else e
+                if s > lat:
+                    ok = False
+                t = s + d
+            E[i] = s
+        Dp[n] = t
+        Pp[n] = P
+        tt = DUR[P * N + self.vend[k]]
+        if tt < 0:
+            if nreal:
+                ok = False
+            tt = 0
+        r.end_arr = t + tt
+        if r.end_arr > self.tend[k]:
+            ok = False
+        # backward latest starts
+        L = [0] * n
+        Lr = [0] * (n + 1)
+        nr = [n] * (n + 1)
+        Lnext = self.tend[k]
+        nloc = self.vend[k]
+        nx_real = n
+        Lr[n] = Lnext
+        next_is_break = False
+        for i in range(n - 1, -1, -1):
+            x = items[i]
+            P = Pp[i + 1]  # place of item i (its own location, or where a break is)
+            if next_is_break:
+                tt = 0
+            else:
+                tt = DUR[P * N + nloc]
+                if tt < 0:
+                    tt = 0
+            if x >= 0:
+                lt = self.latest(x, Lnext - tt - svc[x])
+                if lt is None:
+                    ok = False
+                    lt = _NEG
+                nloc = loc[x]
+                nx_real = i
+                next_is_break = False
+            else:
+                _, lat, d, _ = brk[~x]
+                lt = min(lat, Lnext - tt - d)
+                if lt < E[i]:
+                    ok = False
+                next_is_break = True
+            L[i] = lt
+            Lnext = lt
+            nr[i] = nx_real
+            Lr[i] = L[nx_real] if nx_real < n else self.tend[k]
+        tt = 0 if next_is_break or n == 0 else max(DUR[self.vstart[k] * N + nloc], 0)
+        r.lstart = Lnext - tt if n else self.tend[k]
+        # loads
+        dims = self.dims
+        if dims:
+            cur = [0] * dims
+            loads: list[tuple[int, ...]] = []
+            for x in items:
+                if x >= 0 and self.dem[x] is not None:
+                    cur = [a + b for a, b in zip(cur, self.dem[x], strict=True)]  # type: ignore[arg-type]
+                loads.append(tuple(cur))
+            cap = self.cap[k]
+            smax = []
+            smin = []
+            for d in range(dims):
+                mx = [_NEG] * (n + 1)
+                mn = [_POS] * (n + 1)
+                for i in range(n - 1, -1, -1):
+                    v = loads[i][d]
+                    mx[i] = v if v > mx[i + 1] else mx[i + 1]
+                    mn[i] = v if v < mn[i + 1] else mn[i + 1]
+                    if not 0 <= v <= cap[d]:
+                        ok = False
+                smax.append(mx)
+                smin.append(mn)
+            r.loads, r.smax, r.smin = loads, smax, smin
+        r.E, r.Dp, r.Pp, r.L, r.Lr, r.nr = E, Dp, Pp, L, Lr, nr
+        r.stops, r.nreal, r.ok = stops, nreal, ok
+
+    # ------------------------------------------------------------ insertion
+    def arc(self, k: int, a: int, b: int) -> int:
+        i = a * self.N + b
+        return self.cpt[k] * self.DUR[i] + self.cpm[k] * self.DIST[i]
+
+    def _min_gap(self, r: _Route, u: int) -> int:
+        """First gap ``u`` may take on ``r``: behind any of its befores there."""
+        g = 0
+        for b in self.befores.get(u, ()):
+            if self.where.get(b) == r.k:
+                g = max(g, r.items.index(b) + 1)
+        return g
+
+    def eval_part(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
+        """Cheapest feasible insertion of a part into a route, or None."""
+        if r.stops + p.stops > self.maxstops[r.k]:
+            return None
+        res = self._eval_one(p.nodes[0], r) if len(p.nodes) == 1 else self._eval_many(p, r)
+        if res is None:
+            return None
+        k = r.k
+        c, gaps = res
+        if self.cps[k]:  # span grows by about the added travel and service
+            cpt = self.cpt[k]
+            c += self.cps[k] * (p.svc + (c // cpt if cpt else 0))
+        if r.nreal == 0:
+            c += self.fixed[k]
+        return (c, gaps)
+
+    def _eval_one(self, u: int, r: _Route) -> tuple[int, tuple[int, ...]] | None:
+        """Cheapest added arc cost of one node over the gaps its window allows."""
+        k = r.k
+        N, DUR, DIST = self.N, self.DUR, self.DIST
+        items, Dp, Pp, Lr, nr = r.items, r.Dp, r.Pp, r.Lr, r.nr
+        n = len(items)
+        lu = self.loc[u]
+        su = self.svc[u]
+        ws = self.win[u]
+        early = max(ws[0][0] if ws else _NEG, self.lo[u])
+        late = min(ws[-1][1] if ws else _POS, self.hi[u])
+        g_lo = bisect.bisect_left(Lr, early + su)
+        g_hi = min(bisect.bisect_right(Dp, late) - 1, n)
+        if u in self.befores:
+            g_lo = max(g_lo, self._min_gap(r, u))
+        du = self.dem[u]
+        cap = self.cap[k]
+        cpt, cpm = self.cpt[k], self.cpm[k]
+        empty = r.nreal == 0
+        brk = self.brkd[k] if n > r.nreal else None
+        best: tuple[int, tuple[int, ...]] | None = None
+        bestc = _POS
+        vend = self.vend[k]
+        for g in range(g_lo, g_hi + 1):
+            P = Pp[g]
+            tt = DUR[P * N + lu]
+            if tt < 0:
+                continue
+            s = self.earliest(u, Dp[g] + tt)
+            if s is None:
+                continue
+            t = s + su
+            y = nr[g]
+            if y > g and brk is not None:
+                bad = False
+                for j in range(g, y):
+                    e, lat, d, _ = brk[~items[j]]
+                    if t < e:
+                        t = e
+                    if t > lat:
+                        bad = True
+                        break
+                    t += d
+                if bad:
+                    continue
+            ly = self.loc[items[y]] if y < n else vend
+            iy = lu * N + ly
+            tt2 = DUR[iy]
+            if tt2 < 0 or t + tt2 > Lr[g]:
+                continue
+            if du is not None:
+                bad = False
+                loads, smax, smin = r.loads, r.smax, r.smin
+                for d_, q in enumerate(du):
+                    if q == 0:
+                        continue
+                    lb = loads[g - 1][d_] if g else 0
+                    if (
+                        lb + q < 0 or lb + q > cap[d_]
+                        or smax[d_][g] + q > cap[d_] or smin[d_][g] + q < 0
+                    ):
+                        bad = True
+                        break
+                if bad:
+                    continue
+            ip = P * N + lu
+            c = cpt * (tt + tt2) + cpm * (DIST[ip] + DIST[iy])
+            if not empty:
+                c -= cpt * DUR[P * N + ly] + cpm * DIST[P * N + ly]
+            if c < bestc:
+                bestc = c
+                best = (c, (g,))
+        return best
+
+    def _eval_many(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
+        """Depth-first placement of an ordered multi-node part."""
+        k = r.k
+        N, DUR = self.N, self.DUR
+        items, E, L, Lr, nr = r.items, r.E, r.L, r.Lr, r.nr
+        n = len(items)
+        nodes = p.nodes
+        m = len(nodes)
+        loc, svc, dem = self.loc, self.svc, self.dem
+        brk = self.brkd[k]
+        cap = self.cap[k]
+        dims = self.dims
+        empty = r.nreal == 0
+        vend = self.vend[k]
+        min_gap = [self._min_gap(r, u) if u in self.befores else 0 for u in nodes]
+        late = [
+            min(self.win[u][-1][1] if self.win[u] else _POS, self.hi[u]) for u in nodes
+        ]
+        best_c = _POS
+        best_g: tuple[int, ...] = ()
+        arc = self.arc
+        zero = (0,) * dims
+
+        def load_ok(base: tuple[int, ...] | list[int], dl: tuple[int, ...]) -> bool:
+            return all(0 <= a + b <= c for a, b, c in zip(base, dl, cap, strict=True))
+
+        def rec(
+            j: int, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...],
+            cost: int, gaps: tuple[int, ...],
+        ) -> None:
+            nonlocal best_c, best_g
+            while True:
+                u = nodes[j]
+                if t > late[j]:
+                    return
+                # place u at gap g
+                if g >= min_gap[j]:
+                    tt = DUR[P * N + loc[u]]
+                    s = self.earliest(u, t + tt) if tt >= 0 else None
+                    if s is not None:
+                        du = dem[u]
+                        dl2 = dl if du is None else tuple(
+                            a + b for a, b in zip(dl, du, strict=True))
+                        base = r.loads[g - 1] if g and dims else zero
+                        if du is None or load_ok(base, dl2):
+                            op = P if open_p < 0 else open_p
+                            c2 = cost + arc(k, P, loc[u])
+                            t2 = s + svc[u]
+                            if j == m - 1:
+                                self._finish(
+                                    r, g, t2, loc[u], op, dl2, c2, (*gaps, g), brk, vend,
+                                    empty, found,
+                                )
+                            else:
+                                rec(j + 1, g, t2, loc[u], op, dl2, c2, (*gaps, g))
+                # pass item g
+                if g >= n:
+                    return
+                x = items[g]
+                if x < 0:
+                    e, lat, d, _ = brk[~x]
+                    s = t if t > e else e
+                    if s > lat or (open_p < 0 and s > L[g]):
+                        return
+                    t = s + d
+                else:
+                    tt = DUR[P * N + loc[x]]
+                    if tt < 0:
+                        return
+                    s = self.earliest(x, t + tt)
+                    if s is None or s > L[g]:
+                        return
+                    if dims and dl != zero and not load_ok(r.loads[g], dl):
+                        return
+                    if open_p >= 0:
+                        cost += arc(k, P, loc[x]) - arc(k, open_p, loc[x])
+                        open_p = -1
+                    P = loc[x]
+                    t = s + svc[x]
+                g += 1
+
+        def found(c: int, gaps: tuple[int, ...]) -> None:
+            nonlocal best_c, best_g
+            if c < best_c:
+                best_c, best_g = c, gaps
+
+        u0 = nodes[0]
+        ws = self.win[u0]
+        early0 = max(ws[0][0] if ws else _NEG, self.lo[u0])
+        g_lo = max(bisect.bisect_left(Lr, early0 + svc[u0]), min_gap[0])
+        del E, nr
+        if g_lo <= n:  # rec tries node 0 at g_lo and every later gap its window allows
+            rec(0, g_lo, r.Dp[g_lo], r.Pp[g_lo], -1, zero, 0, ())
+        if best_c == _POS:
+            return None
+        return (best_c, best_g)
+
+    def _finish(
+        self, r: _Route, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...], cost: int,
+        gaps: tuple[int, ...], brk: dict[int, tuple[int, int, int, int]], vend: int,
+        empty: bool, found: object,
+    ) -> None:
+        """Close a multi-node placement: breaks up to the next real item, then fit."""
+        items, n, N, DUR = r.items, len(r.items), self.N, self.DUR
+        y = r.nr[g]
+        for j in range(g, y):
+            e, lat, d, _ = brk[~items[j]]
+            if t < e:
+                t = e
+            if t > lat:
+                return
+            t += d
+        ly = self.loc[items[y]] if y < n else vend
+        tt = DUR[P * N + ly]
+        if tt < 0 or t + tt > r.Lr[g]:
+            return
+        if self.dims and any(dl):
+            cap = self.cap[r.k]
+            for d_, q in enumerate(dl):
+                if q and (r.smax[d_][g] + q > cap[d_] or r.smin[d_][g] + q < 0):
+                    return
+        k = r.k
+        cost += self.arc(k, P, ly)
+        if not empty:
+            cost -= self.arc(k, open_p, ly)
+        found(cost, gaps)  # type: ignore[operator]
+
+    # --------------------------------------------------------------- setup
+    def build_units(self) -> None:
+        """Split visits into units (node, pair chain, group) and their parts."""
+        pb = self.pb
+        visits = pb.visits
+        parent = {i: i for i in visits}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def union(a: int, b: int) -> None:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+
+        for a, b in pb.pairs:
+            union(a, b)
+        for g in pb.groups:
+            members = [i for opt in g.options for i in opt]
+            for i in members[1:]:
+                union(members[0], i)
+        comps: dict[int, list[int]] = {}
+        for i in visits:
+            comps.setdefault(find(i), []).append(i)
+        group_of = pb.group_of()
+        pair_list: dict[int, list[tuple[int, int]]] = {}
+        for a, b in pb.pairs:
+            pair_list.setdefault(find(a), []).append((a, b))
+
+        for root, members in sorted(comps.items()):
+            gset = {group_of[i] for i in members if i in group_of}
+            pairs = pair_list.get(root, [])
+            uid = len(self.units)
+            options: list[tuple[int, ...]]
+            if not gset:
+                pens = [pb.nodes[i].penalty for i in members]
+                penalty = None if any(q is None for q in pens) else sum(pens)  # type: ignore[arg-type]
+                options = [tuple(members)]
+            elif len(gset) == 1 and all(i in group_of for i in members):
+                grp = pb.groups[gset.pop()]
+                penalty = grp.penalty
+                options = list(grp.options)
+                opt_of = {i: oi for oi, opt in enumerate(options) for i in opt}
+                if any(opt_of[a] != opt_of[b] for a, b in pairs):
+                    options = []
+            else:
+                penalty = None
+                options = []
+            unit = _Unit(options=[], penalty=penalty, nodes=frozenset(members))
+            unit.tie = self.rng.random()
+            self.units.append(unit)
+            for i in members:
+                self.unit_of[i] = uid
+            for opt in options:
+                parts = self._split_option(opt, pairs, unit.nodes, uid)
+                if parts is not None:
+                    unit.options.append(parts)
+        for uid, unit in enumerate(self.units):
+            for a in unit.nodes:
+                for b in self.befores.get(a, ()):
+                    if b not in unit.nodes:
+                        unit.deps.add(self.unit_of[b])
+            unit.waiting = len(unit.deps)
+            for d in unit.deps:
+                self.units[d].dependents.append(uid)
+
+    def _split_option(
+        self, opt: tuple[int, ...], pairs: list[tuple[int, int]], unit_nodes: frozenset[int],
+        uid: int,
+    ) -> list[int] | None:
+        """Parts of one option, ordered; None when the option cannot be served."""
+        oset = set(opt)
+        for a in opt:  # a before inside the unit but in another option
+            for b in self.befores.get(a, ()):
+                if b in unit_nodes and b not in oset:
+                    return None
+        parent = {i: i for i in opt}
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        edges = [(a, b) for a, b in pairs if a in oset]
+        for a, b in edges:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[int, list[int]] = {}
+        for i in opt:
+            groups.setdefault(find(i), []).append(i)
+        prec = [(b, a) for a in opt for b in self.befores.get(a, ()) if b in oset]
+        part_ids: list[int] = []
+        part_of: dict[int, int] = {}
+        for members in groups.values():
+            mset = set(members)
+            order = _topo(members, [e for e in edges + prec if e[0] in mset and e[1] in mset])
+            if order is None:
+                return None
+            allowed = [k for k in range(self.pb.num_vehicles) if self.usable[k]]
+            for i in order:
+                av = self.pb.nodes[i].allowed_vehicles
+                if av is not None:
+                    allowed = [k for k in allowed if k in av]
+            part = _Part(
+                nodes=tuple(order), unit=uid, allowed=allowed,
+                stops=sum(self.stop[i] for i in order), svc=sum(self.svc[i] for i in order),
+            )
+            pid = len(self.parts)
+            self.parts.append(part)
+            for i in order:
+                part_of[i] = pid
+            part_ids.append(pid)
+        # order parts so that befores come first
+        part_edges = {(part_of[b], part_of[a]) for b, a in prec if part_of[b] != part_of[a]}
+        ordered = _topo(part_ids, list(part_edges))
+        return ordered
+
+    def pick_candidates(self) -> None:
+        """Each part's nearest allowed vehicles (by start location)."""
+        nveh = self.pb.num_vehicles
+        if not self.parts:
+            return
+        starts = np.array(self.vstart, dtype=np.int64)
+        dur = self._dur_arr
+        for p in self.parts:
+            if len(p.allowed) <= NEAREST_VEHICLES or nveh <= NEAREST_VEHICLES:
+                p.cand = list(p.allowed)
+                p.widened = True
+                continue
+            locs = [self.loc[i] for i in p.nodes]
+            al = np.array(p.allowed, dtype=np.int64)
+            d = dur[np.ix_(starts[al], locs)].astype(np.float64)
+            d[d < 0] = np.inf
+            score = d.mean(axis=1)
+            idx = np.argsort(score, kind="stable")[:NEAREST_VEHICLES]
+            p.cand = sorted(int(al[i]) for i in idx)
+        for pid, p in enumerate(self.parts):
+            for k in p.cand:
+                self.veh_parts[k].add(pid)
+
+    # ---------------------------------------------------------- evaluation
+    def eval_vehicle(self, pid: int, k: int) -> None:
+        """Refresh the cached insertion of part ``pid`` on vehicle ``k``."""
+        p = self.parts[pid]
+        r = self.routes[k]
+        p.costs.pop(k, None)
+        if r.nreal == 0:
+            c = self.cls[k]
+            rep = p.reps.get(c)
+            if rep is not None and rep != k and self.routes[rep].nreal == 0:
+                return
+            p.reps[c] = k
+        else:
+            c = self.cls[k]
+            if p.reps.get(c) == k:
+                del p.reps[c]
+                for w in p.cand:  # next empty vehicle of the class stands in
+                    if self.cls[w] == c and w != k and self.routes[w].nreal == 0:
+                        p.reps[c] = w
+                        res = self.eval_part(p, self.routes[w])
+                        if res is not None:
+                            p.costs[w] = res
+                        break
+        res = self.eval_part(p, r)
+        if res is not None:
+            p.costs[k] = res
+
+    def eval_full(self, pid: int) -> None:
+        p = self.parts[pid]
+        p.costs.clear()
+        p.reps.clear()
+        for k in p.cand:
+            self.eval_vehicle(pid, k)
+
+    def unit_key(self, uid: int) -> tuple[object, ...] | None:
+        """Heap priority of a unit, or None if it has no feasible insertion."""
+        unit = self.units[uid]
+        c1 = c2 = _POS
+        for oi, opt in enumerate(unit.options):
+            if oi in unit.dead or not self._option_possible(opt):
+                continue
+            if len(opt) == 1:
+                for c, _ in self.parts[opt[0]].costs.values():
+                    if c < c1:
+                        c1, c2 = c, c1
+                    elif c < c2:
+                        c2 = c
+            else:
+                tot = 0
+                extra = _POS
+                for pid in opt:
+                    vals = sorted(c for c, _ in self.parts[pid].costs.values())
+                    if not vals:
+                        tot = _POS
+                        break
+                    tot += vals[0]
+                    if len(vals) > 1:
+                        extra = min(extra, vals[1] - vals[0])
+                if tot >= _POS:
+                    continue
+                second = tot + extra if extra < _POS else _POS
+                if tot < c1:
+                    c1, c2 = tot, min(c1, second)
+                else:
+                    c2 = min(c2, tot)
+        if c1 >= _POS:
+            return None
+        regret = _BIG_REGRET if c2 >= _POS else c2 - c1
+        pen = unit.penalty
+        mandatory = pen is None
+        pclass = 0 if pen is None else int(math.log2(pen + 1))
+        return (mandatory, pclass, regret, -c1, unit.tie)
+
+    def _option_possible(self, opt: list[int]) -> bool:
+        """False once a before outside the unit is known to be dropped."""
+        for pid in opt:
+            for u in self.parts[pid].nodes:
+                for b in self.befores.get(u, ()):
+                    if b not in self.units[self.parts[pid].unit].nodes and b not in self.where:
+                        return False
+        return True
+
+    # --------------------------------------------------------------- main
+    def run(self, deadline: float | None) -> None:
+        self.build_units()
+        self.pick_candidates()
+        heap: list[tuple[object, ...]] = []
+        for uid, unit in enumerate(self.units):
+            if not unit.options:
+                self._drop(uid, heap)
+        for uid, unit in enumerate(self.units):
+            if not unit.done and unit.waiting == 0:
+                self._activate(uid, heap)
+        while heap:
+            if deadline is not None and time.perf_counter() > deadline:
+                log.info("construct: deadline reached, dropping the rest")
+                break
+            item = heapq.heappop(heap)
+            uid, ver = item[-2], item[-1]
+            unit = self.units[uid]
+            if unit.done or ver != unit.version:
+                continue
+            self._try_insert(uid, heap)
+        for uid, unit in enumerate(self.units):
+            if not unit.done:
+                unit.done = True
+                self.dropped_units.append(uid)
+
+    def _push(self, uid: int, heap: list[tuple[object, ...]]) -> None:
+        unit = self.units[uid]
+        unit.version += 1
+        key = self.unit_key(uid)
+        if key is None:
+            if not self._widen(uid):
+                self._drop(uid, heap)
+                return
+            key = self.unit_key(uid)
+            if key is None:
+                self._drop(uid, heap)
+                return
+        mand, pclass, regret, negc, tie = key  # type: ignore[misc]
+        heapq.heappush(
+            heap, (not mand, -pclass, -regret, -negc, tie, uid, unit.version)  # type: ignore[operator]
+        )
+
+    def _widen(self, uid: int) -> bool:
+        """Give a stuck unit's parts every allowed vehicle; True if anything changed."""
+        changed = False
+        for opt in self.units[uid].options:
+            for pid in opt:
+                p = self.parts[pid]
+                if not p.widened:
+                    p.widened = True
+                    extra = [k for k in p.allowed if k not in set(p.cand)]
+                    p.cand = list(p.allowed)
+                    for k in extra:
+                        self.veh_parts[k].add(pid)
+                    self.eval_full(pid)
+                    changed = True
+        return changed
+
+    def _activate(self, uid: int, heap: list[tuple[object, ...]]) -> None:
+        """Evaluate a unit whose external befores are all decided and queue it."""
+        self._set_release(tuple(self.units[uid].nodes), [])
+        for opt in self.units[uid].options:
+            for pid in opt:
+                self.eval_full(pid)
+        self._push(uid, heap)
+
+    def _drop(self, uid: int, heap: list[tuple[object, ...]]) -> None:
+        unit = self.units[uid]
+        if unit.done:
+            return
+        unit.done = True
+        self.dropped_units.append(uid)
+        self._decided(uid, heap)
+
+    def _decided(self, uid: int, heap: list[tuple[object, ...]]) -> None:
+        """Wake the units waiting for this one."""
+        for vid in self.units[uid].dependents:
+            other = self.units[vid]
+            if not other.done and uid in other.deps:
+                other.deps.discard(uid)
+                other.waiting -= 1
+                if other.waiting == 0:
+                    self._activate(vid, heap)
+
+    def _try_insert(self, uid: int, heap: list[tuple[object, ...]]) -> None:
+        """Insert the unit's best option, or drop it."""
+        unit = self.units[uid]
+        cands: list[tuple[int, int]] = []
+        for oi, opt in enumerate(unit.options):
+            if oi in unit.dead or not self._option_possible(opt):
+                continue
+            tot = 0
+            for pid in opt:
+                costs = self.parts[pid].costs
+                if not costs:
+                    tot = _POS
+                    break
+                tot += min(c for c, _ in costs.values())
+            if tot < _POS:
+                cands.append((tot, oi))
+        cands.sort()
+        for tot, oi in cands:
+            if unit.penalty is not None and tot > unit.penalty:
+                break
+            changed = self._commit(unit.options[oi])
+            if changed is not None:
+                unit.done = True
+                self._after_change(changed, heap)
+                self._decided(uid, heap)
+                return
+            if len(unit.options[oi]) > 1:
+                unit.dead.add(oi)  # its parts do not fit together: never again
+            elif unit.version < 1000:  # stale cache (should not happen): retry later
+                self.eval_full(unit.options[oi][0])
+                self._push(uid, heap)
+                return
+        self._drop(uid, heap)
+
+    def _commit(self, opt: list[int]) -> set[int] | None:
+        """Insert every part of an option; undo all of it if one part fails."""
+        saved_items: dict[int, list[int]] = {}
+        saved_bounds: list[tuple[list[int], int, int]] = []
+        placed: list[int] = []
+        changed: set[int] = set()
+        for pid in opt:
+            p = self.parts[pid]
+            self._set_release(p.nodes, saved_bounds)
+            best: tuple[int, int, tuple[int, ...]] | None = None
+            for k in p.cand:
+                if len(opt) == 1 and k not in p.costs:
+                    continue
+                res = self.eval_part(p, self.routes[k])
+                if res is not None and (best is None or res[0] < best[0]):
+                    best = (res[0], k, res[1])
+            if best is None:
+                for k, items in saved_items.items():
+                    self.routes[k].items = items
+                for arr, i, v in reversed(saved_bounds):
+                    arr[i] = v
+                for i in placed:
+                    del self.where[i]
+                for k in changed:
+                    self.refresh(self.routes[k])
+                return None
+            _, k, gaps = best
+            r = self.routes[k]
+            saved_items.setdefault(k, list(r.items))
+            new = list(r.items)
+            for u, g in reversed(list(zip(p.nodes, gaps, strict=True))):
+                new.insert(g, u)
+            r.items = new
+            for u in p.nodes:
+                self.where[u] = k
+                placed.append(u)
+            self.refresh(r)
+            changed.add(k)
+            changed |= self._set_deadlines(p.nodes, saved_bounds)
+        return changed
+
+    def _set_release(self, nodes: tuple[int, ...], saved: list[tuple[list[int], int, int]]) -> None:
+        for a in nodes:
+            for b in self.befores.get(a, ()):
+                if b in self.where:
+                    rb = self.routes[self.where[b]]
+                    rel = rb.E[rb.items.index(b)] + self.svc[b]
+                    if rel > self.lo[a]:
+                        saved.append((self.lo, a, self.lo[a]))
+                        self.lo[a] = rel
+
+    def _set_deadlines(
+        self, nodes: tuple[int, ...], saved: list[tuple[list[int], int, int]]
+    ) -> set[int]:
+        """Cap each served before on another route by this after's start."""
+        changed: set[int] = set()
+        for a in nodes:
+            ka = self.where[a]
+            ra = self.routes[ka]
+            sa = ra.E[ra.items.index(a)]
+            for b in self.befores.get(a, ()):
+                kb = self.where.get(b)
+                if kb is None or kb == ka:
+                    continue
+                dl = sa - self.svc[b]
+                if dl < self.hi[b]:
+                    saved.append((self.hi, b, self.hi[b]))
+                    self.hi[b] = dl
+                    self.refresh(self.routes[kb])
+                    changed.add(kb)
+        return changed
+
+    def _after_change(self, changed: set[int], heap: list[tuple[object, ...]]) -> None:
+        """Re-evaluate what the changed routes affect and re-key those units."""
+        dirty: set[int] = set()
+        for k in changed:
+            r = self.routes[k]
+            for pid in list(self.veh_parts[k]):
+                p = self.parts[pid]
+                if self.units[p.unit].done:
+                    self.veh_parts[k].discard(pid)
+                    continue
+                if self.units[p.unit].waiting:
+                    continue
+                self.eval_vehicle(pid, k)
+                dirty.add(p.unit)
+            for x in r.items:  # afters waiting on a before of this route
+                if x >= 0 and x in self.afters:
+                    for a in self.afters[x]:
+                        ua = self.unit_of[a]
+                        if not self.units[ua].done and self.units[ua].waiting == 0:
+                            old = self.lo[a]
+                            self.lo[a] = _NEG
+                            self._set_release((a,), [])
+                            if self.lo[a] != old:
+                                for opt in self.units[ua].options:
+                                    for pid in opt:
+                                        self.eval_full(pid)
+                                dirty.add(ua)
+        for uid in sorted(dirty):
+            if not self.units[uid].done:
+                self._push(uid, heap)
+
+    # -------------------------------------------------------------- output
+    def result(self, t_start: float) -> RoutingResult:
+        routes: list[VehicleRoute] = []
+        for r in self.routes:
+            if r.nreal == 0:
+                continue
+            routes.append(self._route_out(r))
+        served = {v.node for vr in routes for v in vr.visits}
+        dropped = tuple(i for i in self.pb.visits if i not in served)
+        res = RoutingResult(routes=tuple(routes), dropped=dropped, objective=0)
+        obj = objective_of(self.pb, res)
+        stats = SolveStats(
+            runtime_s=time.perf_counter() - t_start, solutions=1, status="feasible",
+            construction="regret",
+        )
+        return RoutingResult(routes=res.routes, dropped=dropped, objective=obj, stats=stats)
+
+    def _schedule(self, r: _Route, dep: int) -> tuple[list[int], int] | None:
+        """Forward earliest starts departing at ``dep``; None if infeasible."""
+        k = r.k
+        N, DUR, loc = self.N, self.DUR, self.loc
+        brk = self.brkd[k]
+        t, P = dep, self.vstart[k]
+        starts = []
+        for x in r.items:
+            if x >= 0:
+                s = self.earliest(x, t + DUR[P * N + loc[x]])
+                if s is None:
+                    return None
+                P = loc[x]
+                t = s + self.svc[x]
+            else:
+                e, lat, d, _ = brk[~x]
+                s = max(t, e)
+                if s > lat:
+                    return None
+                t = s + d
+            starts.append(s)
+        end = t + DUR[P * N + self.vend[k]]
+        if end > self.tend[k]:
+            return None
+        return starts, end
+
+    def _route_out(self, r: _Route) -> VehicleRoute:
+        """The route with its start delayed as far as it keeps the same end."""
+        t0 = self.t0[r.k]
+        base = self._schedule(r, t0)
+        assert base is not None, "construct kept an infeasible route"
+        lo, hi = t0, max(t0, r.lstart)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            s = self._schedule(r, mid)
+            if s is not None and s[1] == base[1]:
+                lo = mid
+            else:
+                hi = mid - 1
+        starts, end = self._schedule(r, lo) or base
+        visits = tuple(Visit(x, s) for x, s in zip(r.items, starts, strict=True) if x >= 0)
+        breaks = tuple(
+            BreakTaken(~x, s) for x, s in zip(r.items, starts, strict=True) if x < 0
+        )
+        return VehicleRoute(r.k, lo, visits, end, tuple(sorted(breaks, key=lambda b: b.index)))
+
+
+def _topo(nodes: list[int], edges: list[tuple[int, int]]) -> list[int] | None:
+    """Stable topological order of ``nodes`` under ``edges``; None on a cycle."""
+    indeg = {i: 0 for i in nodes}
+    succ: dict[int, list[int]] = {i: [] for i in nodes}
+    for a, b in set(edges):
+        succ[a].append(b)
+        indeg[b] += 1
+    ready = sorted(i for i in nodes if indeg[i] == 0)
+    out: list[int] = []
+    while ready:
+        i = ready.pop(0)
+        out.append(i)
+        for j in sorted(succ[i]):
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                bisect.insort(ready, j)
+    return out if len(out) == len(nodes) else None
+
+
+def construct(
+    problem: RoutingProblem, *, seed: int = 0, deadline_s: float | None = None
+) -> RoutingResult:
+    """Build a valid solution by regret-2 parallel insertion.
+
+    Parameters
+    ----------
+    problem
+        The problem; every rule of :mod:`routing.check` is respected.
+    seed
+        Breaks ties between equally ranked units; the same seed gives the same
+        result.
+    deadline_s
+        Wall-clock budget in seconds from the call; when it runs out the units
+        not yet inserted are dropped (the result stays valid).
+
+    Returns
+    -------
+    RoutingResult
+        Routes of the used vehicles, every other visit node in ``dropped``
+        (mandatory ones included: the caller decides what that means), and the
+        objective recomputed by :func:`routing.check.objective_of`.
+    """
+    t_start = time.perf_counter()
+    b = _Builder(problem, seed)
+    b.run(None if deadline_s is None else t_start + deadline_s)
+    return b.result(t_start)
