@@ -309,13 +309,14 @@ def run_task(task: Task) -> Outcome:
     return Outcome(row, routes)
 
 
+def valid(row: dict[str, Any]) -> bool:
+    """Whether a row's solution serves every customer and passes the validator."""
+    return _true(row.get("feasible")) and _true(row.get("validator_ok"))
+
+
 def counts(row: dict[str, Any]) -> bool:
-    """Whether a row enters averages: feasible, valid and with a gap."""
-    return (
-        _true(row.get("feasible"))
-        and _true(row.get("validator_ok"))
-        and row.get("gap_pct") not in ("", None)
-    )
+    """Whether a row enters averages: valid and with a gap to a BKS."""
+    return valid(row) and row.get("gap_pct") not in ("", None)
 
 
 def _true(v: Any) -> bool:
@@ -341,7 +342,7 @@ def iter_outcomes(tasks: Sequence[Task], procs: int) -> Iterator[Outcome]:
 def progress_line(i: int, n: int, row: dict[str, Any]) -> str:
     """One stderr line per finished task."""
     gap = f"{row['gap_pct']:+.2f}%" if row["gap_pct"] != "" else "n/a"
-    if counts(row):
+    if valid(row):
         status = "ok"
     elif row["validator"] == "":
         status = "FAILED"
@@ -352,7 +353,7 @@ def progress_line(i: int, n: int, row: dict[str, Any]) -> str:
         f"t={row['time_limit_s']:g}s seed={row['seed']}: {row['distance'] or '-'} "
         f"({row['vehicles'] or '-'} veh, gap {gap}) {status} in {row['runtime_s']}s"
     )
-    if row["note"] and not counts(row):
+    if row["note"] and not valid(row):
         text += f" — {row['note']}"
     return text
 
@@ -381,7 +382,7 @@ def run(
                 fh.flush()
             if not quiet:
                 print(progress_line(i, len(tasks), row), file=sys.stderr, flush=True)
-            if counts(row):
+            if valid(row):
                 key = (row["instance"], row["solver"], row["settings"], row["time_limit_s"])
                 dist = float(row["distance"])
                 if key not in best or dist < best[key][0]:
