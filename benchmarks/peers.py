@@ -76,8 +76,7 @@ def solve_pyvrp(problem: RoutingProblem, time_limit_s: float, seed: int) -> Rout
     singles, pairs = _split_visits(problem)
     groups = _vehicle_groups(problem)
     terminals = sorted(
-        {problem.vehicles[g[0]].start for g in groups}
-        | {problem.vehicles[g[0]].end for g in groups}
+        {problem.vehicles[g[0]].start for g in groups} | {problem.vehicles[g[0]].end for g in groups}
     )
     depot_of = {n: i for i, n in enumerate(terminals)}
     n_loc = problem.durations.shape[0]
@@ -208,12 +207,8 @@ def solve_vroom(problem: RoutingProblem, time_limit_s: float, seed: int) -> Rout
     for p, d in pairs:
         pn, dn = problem.nodes[p], problem.nodes[d]
         inp.add_shipment(
-            vroom.ShipmentStep(
-                p, location=pn.location, default_service=pn.service_s, time_windows=tws(p)
-            ),
-            vroom.ShipmentStep(
-                d, location=dn.location, default_service=dn.service_s, time_windows=tws(d)
-            ),
+            vroom.ShipmentStep(p, location=pn.location, default_service=pn.service_s, time_windows=tws(p)),
+            vroom.ShipmentStep(d, location=dn.location, default_service=dn.service_s, time_windows=tws(d)),
             amount=vroom.Amount(list(pn.demand)),
         )
     sol = inp.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=time_limit_s))

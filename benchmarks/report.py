@@ -103,18 +103,12 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append("| overall | " + " | ".join(configs) + " |")
         lines.append("|---|" + "---:|" * len(configs))
         alls = [stats[(suite, limit, c, "all")] for c in configs]
-        lines.append(
-            "| valid / runs | " + " | ".join(f"{s['valid']}/{s['n']}" for s in alls) + " |"
-        )
+        lines.append("| valid / runs | " + " | ".join(f"{s['valid']}/{s['n']}" for s in alls) + " |")
         lines.append("| feasible and valid | " + " | ".join(str(s["counted"]) for s in alls) + " |")
         lines.append(
-            "| mean vehicles − hierarchical BKS | "
-            + " | ".join(_fmt(s["mean_dveh"]) for s in alls)
-            + " |"
+            "| mean vehicles − hierarchical BKS | " + " | ".join(_fmt(s["mean_dveh"]) for s in alls) + " |"
         )
-        lines.append(
-            "| mean runtime s | " + " | ".join(_fmt(s["mean_runtime"], 1) for s in alls) + " |"
-        )
+        lines.append("| mean runtime s | " + " | ".join(_fmt(s["mean_runtime"], 1) for s in alls) + " |")
         parts.append(head + "\n".join(lines))
     note = (
         "Cells: mean / worst gap % to the distance BKS (counted/runs); only feasible, "

@@ -225,13 +225,7 @@ def resolve_instances(suite: str | None, names: Sequence[str], root: Path) -> li
         if p.is_dir():
             out += sorted(p.glob("*.txt"), key=lambda q: _natural(q.stem))
             continue
-        hits = [
-            f
-            for d in folders
-            if d.is_dir()
-            for f in d.glob("*.txt")
-            if f.stem.lower() == name.lower()
-        ]
+        hits = [f for d in folders if d.is_dir() for f in d.glob("*.txt") if f.stem.lower() == name.lower()]
         if not hits:
             raise ValueError(f"instance {name!r} not found under {', '.join(map(str, folders))}.")
         out.append(hits[0])
@@ -276,9 +270,7 @@ def run_task(task: Task) -> Outcome:
         row["bks_vehicles"] = hier_bks.vehicles
     began = time.perf_counter()
     try:
-        result = SOLVERS[task.config.solver](
-            inst.problem, task.config.settings, task.time_limit_s, task.seed
-        )
+        result = SOLVERS[task.config.solver](inst.problem, task.config.settings, task.time_limit_s, task.seed)
     except Exception as exc:
         row["runtime_s"] = round(time.perf_counter() - began, 3)
         row["note"] = f"solver failed: {type(exc).__name__}: {exc}"
@@ -465,8 +457,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
         "--instances",
         action="append",
         default=[],
-        help="instance names or file/folder paths, comma-separated or repeated "
-        "(default: the whole suite)",
+        help="instance names or file/folder paths, comma-separated or repeated (default: the whole suite)",
     )
     ap.add_argument(
         "--preset",
@@ -585,9 +576,7 @@ def main(argv: Sequence[str] | None = None, *, compare: bool = False) -> int:
         f"{len(limits)} limits × {len(seeds)} seeds on {args.procs} process(es)",
         file=sys.stderr,
     )
-    rows = run(
-        tasks, procs=args.procs, out=args.out, solutions_dir=args.solutions, quiet=args.quiet
-    )
+    rows = run(tasks, procs=args.procs, out=args.out, solutions_dir=args.solutions, quiet=args.quiet)
     table = markdown_table(rows)
     print(table)
     out = Path(args.out)

@@ -222,9 +222,7 @@ def _read_li_lim_rows(path: str | Path) -> tuple[int, float, float, list[_Row]]:
     return int(head[0]), head[1], head[2], rows
 
 
-def read_li_lim(
-    path: str | Path, round_func: str = "exact", *, penalty: int | None = None
-) -> RoutingProblem:
+def read_li_lim(path: str | Path, round_func: str = "exact", *, penalty: int | None = None) -> RoutingProblem:
     """Read a Li & Lim PDPTW file.
 
     Parameters
@@ -292,9 +290,7 @@ class Instance:
         return scale_of(self.round_func)
 
 
-def read_instance(
-    path: str | Path, round_func: str | None = None, *, penalty: int | None = None
-) -> Instance:
+def read_instance(path: str | Path, round_func: str | None = None, *, penalty: int | None = None) -> Instance:
     """Read any supported file; the suite's own convention unless ``round_func``."""
     path = Path(path)
     suite = detect_suite(path)
@@ -337,9 +333,7 @@ def route_distance(problem: RoutingProblem, route: Sequence[int], vehicle: int =
     return sum(problem.distance_m(a, b) for a, b in zip(path, path[1:], strict=False))
 
 
-def cost_in_convention(
-    problem: RoutingProblem, routes: Routes, round_func: str = "dimacs"
-) -> float:
+def cost_in_convention(problem: RoutingProblem, routes: Routes, round_func: str = "dimacs") -> float:
     """Total distance of ``routes`` in the instance's unit (integers ÷ scale).
 
     ``routes`` is a :class:`RoutingResult` or lists of node numbers; plain
@@ -355,9 +349,7 @@ def format_cost(cost: float, round_func: str) -> str:
     return f"{cost:.{decimals}f}"
 
 
-def write_sol(
-    result: Routes, problem: RoutingProblem, path: str | Path, round_func: str = "dimacs"
-) -> None:
+def write_sol(result: Routes, problem: RoutingProblem, path: str | Path, round_func: str = "dimacs") -> None:
     """Write routes in the CVRPLIB layout: ``Route #k: ...`` lines, then ``Cost``."""
     lines = [
         f"Route #{k}: {' '.join(str(n) for n in route)}"

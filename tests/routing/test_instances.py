@@ -22,9 +22,7 @@ from onestop.routing.instances import (
     write_sol,
 )
 
-SHARED = Path(
-    os.environ.get("ONESTOP_INSTANCES", Path(__file__).resolve().parents[3] / "shared/instances")
-)
+SHARED = Path(os.environ.get("ONESTOP_INSTANCES", Path(__file__).resolve().parents[3] / "shared/instances"))
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared/instances not present")
 
 # Depot (0,0); 1 at (1,1): d=√2; 2 at (4,5): d(1,2)=5, d(2,0)=√41; 3 at (0,2): d=2.
