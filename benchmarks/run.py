@@ -545,7 +545,9 @@ def main(argv: Sequence[str] | None = None, *, compare: bool = False) -> int:
     from .report import markdown_table, plot_gaps
 
     ap = argparse.ArgumentParser(
-        prog=f"python -m benchmarks {'compare' if compare else 'run'}", description=__doc__
+        prog=f"python -m benchmarks {'compare' if compare else 'run'}",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(ap)
     ap.add_argument("--compare", action="store_true", help="run the settings comparison")

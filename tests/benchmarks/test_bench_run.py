@@ -193,3 +193,17 @@ def test_table_means_only_valid_rows(tmp_path: Path) -> None:
     assert markdown_table(read_rows([path])) == table
     plot_gaps(rows, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_compare_runs_presets_and_settings_side_by_side(tiny: Path, tmp_path: Path, stand_in: None) -> None:
+    """`compare` runs every preset and the default strategy grid on the same instance."""
+    out = tmp_path / "cmp.csv"
+    code = bench.main(
+        ["--instances", str(tiny), "--time-limit", "1", "--out", str(out), "--plot", "none",
+         "--quiet"],
+        compare=True,
+    )  # fmt: skip
+    assert code == 0
+    labels = {r["settings"] for r in csv.DictReader(out.open())}
+    assert {"fast", "balanced", "quality", "PCA+GLS", "SAV+GLS", "PCA+TS"} <= labels
+    assert len(labels) == 8
