@@ -582,45 +582,103 @@ class OsmRoads:
         return Matrices(dur, dis, self.name, self.describe())
 
     def road_path(self, a: Point, b: Point) -> list[list[float]]:
-        """The ``[lon, lat]`` polyline from ``a`` to ``b`` along the time-optimal roads.
+        """The ``[lon, lat]`` polyline from ``a`` to ``b`` along the time-optimal roads."""
+        return self.road_paths([a, b])[0]
 
-        Falls back to the straight segment when no road route exists.
+    def road_paths(self, points: Sequence[Point]) -> list[list[list[float]]]:
+        """One polyline per consecutive pair of ``points``, along the roads the matrices use.
+
+        Each starts at the first point, follows the road nodes and ends at the second; a
+        pair without a road route gets the straight segment (and a logged warning).
         """
-        arr = check_points([a, b])
+        arr = check_points(points)
+        if len(arr) < 2:
+            return []
         graph = self.graph()
         snap = self.snap(arr)
-        src, dst = int(snap.node[0]), int(snap.node[1])
-        start, end = [float(x) for x in arr[0]], [float(x) for x in arr[1]]
-        if src == dst:
-            return [start, end]
-        dist, pred = csgraph.dijkstra(graph.csr(), directed=True, indices=src,
-                                      return_predecessors=True)
-        if not np.isfinite(dist[dst]):
-            log.warning("no road route from %s to %s; drawing a straight line", a, b)
-            return [start, end]
-        path = [dst]
-        while path[-1] != src:
-            path.append(int(pred[path[-1]]))
-        path.reverse()
-        coords = [[float(x), float(y)] for x, y in graph.lonlat[path]]
-        line = [start, *coords, end]
-        # Drop repeated vertices where a point sits exactly on its node.
-        out = [line[0]]
-        for c in line[1:]:
-            if c != out[-1]:
-                out.append(c)
-        return out
+        pack = _packed_weights(graph)
+        csr = pack[0] if pack is not None else graph.csr()
+        sources = np.unique(snap.node[:-1])
+        _, pred = csgraph.dijkstra(csr, directed=True, indices=sources,
+                                   return_predecessors=True)
+        row = {int(s): k for k, s in enumerate(sources)}
+        legs: list[list[list[float]]] = []
+        for k in range(len(arr) - 1):
+            src, dst = int(snap.node[k]), int(snap.node[k + 1])
+            start, end = arr[k].tolist(), arr[k + 1].tolist()
+            if src == dst:
+                legs.append([start, end])
+                continue
+            tree = pred[row[src]]
+            if tree[dst] < 0:
+                log.warning("no road route from points[%d] to points[%d]; drawing a straight "
+                            "line", k, k + 1)
+                legs.append([start, end])
+                continue
+            path = [dst]
+            while path[-1] != src:
+                path.append(int(tree[path[-1]]))
+            line = [start, *graph.lonlat[path[::-1]].tolist(), end]
+            # Drop repeated vertices where a point sits exactly on its node.
+            legs.append([c for i, c in enumerate(line) if i == 0 or c != line[i - 1]])
+        return legs
 
 
-def _node_matrices(graph: RoadGraph, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds, metres) between the given graph nodes along time-optimal paths."""
+def _packed_weights(graph: RoadGraph) -> tuple[sparse.csr_matrix, float, float] | None:
+    """Arc weights that carry time and length in one exact float, or None if they cannot.
+
+    Weight = time units × M + decimetres, with M a power of two above the length of the
+    whole network (so above any simple path's length), and everything below 2**53 (so
+    every sum is an exact integer). One Dijkstra then finds the fastest path, the shortest
+    among equally fast ones, and its length: ``divmod(total, M)``. Returns (csr, M,
+    seconds per time unit); None for networks so large that time would need units coarser
+    than 0.1 s, where the caller falls back to the predecessor walk.
+    """
+    hit = graph._derived.get("packed")
+    if hit is not None or "packed" in graph._derived:
+        return hit  # type: ignore[no-any-return]
+    result = None
+    length_dm = np.rint(graph.length_m * 10.0)
+    m = 2.0 ** math.ceil(math.log2(length_dm.sum() + 2.0))
+    for unit_s in (0.001, 0.01, 0.1):
+        units = np.rint(graph.time_s / unit_s)
+        if (units.sum() + 1.0) * m < 2.0**53:
+            weight = np.maximum(units * m + length_dm, 1.0)  # an explicit 0 is no arc
+            n = graph.n_nodes
+            csr = sparse.csr_matrix((weight, (graph.u, graph.v)), shape=(n, n))
+            result = (csr, m, unit_s)
+            break
+    graph._derived["packed"] = result
+    return result
+
+
+def _node_matrices(
+    graph: RoadGraph, nodes: np.ndarray, *, packed: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, metres) between the given graph nodes along time-optimal paths.
+
+    ``packed`` uses one Dijkstra on packed weights when exact (``_packed_weights``);
+    otherwise Dijkstra on seconds with predecessors, then metres summed along the
+    predecessor tree.
+    """
     k = len(nodes)
     n = graph.n_nodes
     times = np.empty((k, k))
     dists = np.empty((k, k))
+    block = max(1, _BLOCK_CELLS // max(n, 1))
+    pack = _packed_weights(graph) if packed else None
+    if pack is not None:
+        csr, m, unit_s = pack
+        for start in range(0, k, block):
+            src = nodes[start:start + block]
+            total = csgraph.dijkstra(csr, directed=True, indices=src)[:, nodes]
+            finite = np.isfinite(total)
+            units = np.floor(np.where(finite, total, 0.0) / m)
+            times[start:start + block] = np.where(finite, units * unit_s, np.inf)
+            dists[start:start + block] = np.where(finite, (total - units * m) / 10.0, np.inf)
+        return times, dists
     keys, order = graph.arc_keys()
     csr = graph.csr()
-    block = max(1, _BLOCK_CELLS // max(n, 1))
     for start in range(0, k, block):
         src = nodes[start:start + block]
         t, pred = csgraph.dijkstra(csr, directed=True, indices=src, return_predecessors=True)
@@ -643,10 +701,7 @@ def road_paths(model: Any, points: Sequence[Point]) -> list[list[list[float]]]:
     matrix cache); any other model gets straight segments.
     """
     inner = getattr(model, "model", model)
-    legs = []
-    for a, b in zip(points[:-1], points[1:], strict=True):
-        if isinstance(inner, OsmRoads):
-            legs.append(inner.road_path(a, b))
-        else:
-            legs.append([[float(a[0]), float(a[1])], [float(b[0]), float(b[1])]])
-    return legs
+    if isinstance(inner, OsmRoads):
+        return inner.road_paths(points)
+    pts = [[float(p[0]), float(p[1])] for p in points]
+    return [[a, b] for a, b in zip(pts[:-1], pts[1:], strict=True)]
