@@ -107,7 +107,7 @@ class CachedModel:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return self.model.name
 
     def describe(self) -> dict[str, Any]:

@@ -27,6 +27,9 @@ from .travel import UNREACHABLE, Haversine, Matrices, Point, TravelModel, check_
 LOCATION_TOLERANCE_DEG = 1e-7
 
 PROVIDERS = ("haversine", "osm", "osrm", "matrix")
+#: Keys of a request's ``options`` (not of ``options.travel``): seeing one means the caller
+#: passed the whole ``options`` object, whose ``travel`` entry is then used.
+_REQUEST_OPTION_KEYS = frozenset({"travel", "preset", "time_limit_s", "objective"})
 
 
 def _number(opts: dict[str, Any], key: str, default: float, *, lo: float, strict: bool) -> float:
@@ -141,7 +144,11 @@ def travel_model(options: dict[str, Any] | None) -> TravelModel:
     options
         The ``travel`` dict, or None for the default
         ``{"provider": "haversine", "speed_kmh": 25, "circuity": 1.3}``. A missing
-        ``provider`` means ``"haversine"``.
+        ``provider`` means ``"haversine"``. The whole request ``options`` (with
+        ``travel``, ``preset``, ... keys) is accepted too; its ``travel`` is used.
+        ``osm`` takes ``extract`` (a path, or ``"bundled:helsinki"``), ``snap_m``,
+        ``speed_factor``, ``access_speed_kmh``, ``snap_to``, ``cache``; ``osrm`` takes
+        ``url``, ``profile``, ``timeout_s``, ``chunk``, ``parallel``, ``cache``.
 
     Returns
     -------
@@ -154,6 +161,8 @@ def travel_model(options: dict[str, Any] | None) -> TravelModel:
     TravelDataError
         Unknown provider, unknown setting, or a bad or missing value; ``field`` names it.
     """
+    if isinstance(options, dict) and _REQUEST_OPTION_KEYS.intersection(options):
+        options = options.get("travel")  # the whole ``options`` object was passed
     if options is None:
         return Haversine()
     if not isinstance(options, dict):

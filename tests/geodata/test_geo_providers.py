@@ -136,3 +136,10 @@ def test_matrix_accepts_integral_floats() -> None:
     model = travel_model(with_entry("durations_s", 0, 1, 60.0))
     assert model.matrices(LOCS).durations_s[0, 1] == 60
     assert model.matrices(LOCS).durations_s.dtype == np.int64
+
+
+def test_whole_request_options_are_accepted() -> None:
+    """Passing the request's whole options object uses its travel entry (or the default)."""
+    assert isinstance(travel_model({"preset": "fast"}), Haversine)
+    model = travel_model({"preset": "fast", "travel": {"provider": "haversine", "speed_kmh": 40}})
+    assert model.describe()["speed_kmh"] == 40.0
