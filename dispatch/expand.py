@@ -33,6 +33,7 @@ from .reasons import (
     INVALID_REFERENCE,
     NO_CAPABLE_RESOURCE,
     NOT_SCHEDULED,
+    OUTSIDE_SERVICE_AREA,
     OVER_CAPACITY,
     SHIFT_TOO_SHORT,
     WINDOW_UNREACHABLE,
@@ -93,8 +94,10 @@ def _nearest(depots: list, point: Point) -> object | None:
 
 
 class _Expander:
-    def __init__(self, problem: DispatchProblem, matrices_for) -> None:
+    def __init__(self, problem: DispatchProblem, matrices_for, zone_set=None) -> None:
         self.p = problem
+        self.zone_set = zone_set
+        self.job_zones: dict[str, tuple[str, ...]] = {}
         self.matrices_for = matrices_for
         self.dims = problem.dimensions
         self.unassigned: list[Unassigned] = []
@@ -142,7 +145,7 @@ class _Expander:
         w = job.windows
         del w
         if job.kind in TECHNICIAN_KINDS:
-            vis = frozenset(i for i, r in enumerate(res) if can_do_alone(r, job))
+            vis = frozenset(i for i, r in self.candidates(job) if can_do_alone(r, job))
             stop = "install" if job.kind == "installation" else "visit"
             if not vis:
                 return [], self.no_capable(job)
@@ -180,7 +183,7 @@ class _Expander:
             stops = ()
         out: list[_Option] = []
         if job.kind in COURIER_KINDS:
-            capable = [i for i, r in enumerate(res) if can_do_alone(r, job)]
+            capable = [i for i, r in self.candidates(job) if can_do_alone(r, job)]
             if not capable:
                 return [], self.no_capable(job)
             big = max(carried.values(), default=0) or max(job.returned_items.values(), default=0)
@@ -196,9 +199,9 @@ class _Expander:
             return out, None
         # delivery_installation
         load = ("load", src.location, src.id, src.service_s, self.demand(carried), False)
-        crews = frozenset(i for i, r in enumerate(res) if can_do_alone(r, job))
-        couriers = frozenset(i for i, r in enumerate(res) if can_deliver_half(r, job))
-        techs = frozenset(i for i, r in enumerate(res) if can_install_half(r, job))
+        crews = frozenset(i for i, r in self.candidates(job) if can_do_alone(r, job))
+        couriers = frozenset(i for i, r in self.candidates(job) if can_deliver_half(r, job))
+        techs = frozenset(i for i, r in self.candidates(job) if can_install_half(r, job))
         if not crews and not (couriers and techs):
             return [], self.no_capable(job)
         crews_fit = frozenset(i for i in crews if fits(res[i].capacity, carried))
@@ -221,6 +224,15 @@ class _Expander:
             return [], Unassigned(job.id, OVER_CAPACITY, self.capacity_detail(job))
         return out, None
 
+    def candidates(self, job: Job) -> list[tuple[int, Resource]]:
+        """Resources whose zones cover the job (all of them when no zones are set)."""
+        zones = self.job_zones.get(job.id)
+        if zones is None:
+            return list(enumerate(self.p.resources))
+        return [
+            (i, r) for i, r in enumerate(self.p.resources) if r.zones is None or set(r.zones) & set(zones)
+        ]
+
     def no_capable(self, job: Job) -> Unassigned:
         who = "technician" if job.kind in TECHNICIAN_KINDS else "courier"
         if job.kind == "delivery_installation":
@@ -231,7 +243,9 @@ class _Expander:
         if job.skills:
             needs.append("skills " + ", ".join(sorted(job.skills)))
         need = " with " + " and ".join(needs) if needs else ""
-        return Unassigned(job.id, NO_CAPABLE_RESOURCE, f"no {who}{need}")
+        zones = self.job_zones.get(job.id)
+        where = f" covering zone {', '.join(zones)}" if zones else ""
+        return Unassigned(job.id, NO_CAPABLE_RESOURCE, f"no {who}{need}{where}")
 
     def capacity_detail(self, job: Job) -> str:
         parts = [f"{d} {a}" for d, a in sorted({**job.items, **job.returned_items}.items())]
@@ -242,8 +256,22 @@ class _Expander:
         res = p.resources
         job_options: dict[str, list[_Option]] = {}
         by_id = {j.id: j for j in p.jobs}
+        # 0. service zones: a job outside every zone is not ours to serve
+        self.job_zones = {}
+        outside: set[str] = set()
+        if self.zone_set is not None:
+            found = self.zone_set.zones_of([j.location for j in p.jobs])
+            for job, zs in zip(p.jobs, found, strict=True):
+                self.job_zones[job.id] = tuple(zs)
+                if not zs:
+                    outside.add(job.id)
+                    self.unassigned.append(
+                        Unassigned(job.id, OUTSIDE_SERVICE_AREA, "its location is in no service zone")
+                    )
         # 1. options per job, or a reason
         for job in p.jobs:
+            if job.id in outside:
+                continue
             if job.after is not None and job.after not in by_id:
                 self.unassigned.append(
                     Unassigned(job.id, INVALID_REFERENCE, f"`after` names unknown job {job.after!r}")
@@ -468,8 +496,7 @@ class _Expander:
                 f"takes {_hm(need)} but its longest window is {_hm(longest)}",
             )
         # every stop must fit some allowed resource's shift, in order
-        for (stop, place, _dep, service, _dem, is_job), allowed in zip(o.stops, o.vehicles, strict=True):
-            del stop, is_job
+        for (_stop, _place, _dep, service, _dem, _is_job), allowed in zip(o.stops, o.vehicles, strict=True):
             best_short = True
             for vi in allowed:
                 r = res[vi]
@@ -482,7 +509,7 @@ class _Expander:
                     f"needs {_hm(service)} on site, longer than any capable shift",
                 )
         # reachability of the customer stops from a shift
-        for k, (stop, place, _dep, service, _dem, is_job) in enumerate(o.stops):
+        for k, (_stop, place, _dep, service, _dem, is_job) in enumerate(o.stops):
             if not is_job:
                 continue
             ok = False
@@ -527,9 +554,10 @@ def _hm(seconds: int) -> str:
     return f"{h}h{m:02d}" if h else f"{m} min"
 
 
-def expand(problem: DispatchProblem, matrices_for) -> Expansion:
+def expand(problem: DispatchProblem, matrices_for, zone_set=None) -> Expansion:
     """Build the routing problem for a day.
 
-    ``matrices_for(points)`` returns :class:`Matrices` for a list of [lon, lat].
+    ``matrices_for(points)`` returns :class:`Matrices` for a list of [lon, lat];
+    ``zone_set`` (a ``geodata.ZoneSet``) limits jobs and resources to zones.
     """
-    return _Expander(problem, matrices_for).build()
+    return _Expander(problem, matrices_for, zone_set).build()

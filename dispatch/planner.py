@@ -11,6 +11,7 @@ from typing import Any
 from onestop import geodata
 from onestop.routing import PRESETS, SolverSettings, solve
 
+from .errors import FieldError, RequestError
 from .expand import Expansion, expand
 from .model import DispatchProblem, parse_request
 from .plan import build_plan
@@ -40,6 +41,27 @@ def travel_model_for(options: Mapping[str, Any] | None) -> geodata.TravelModel:
     return geodata.Haversine(**opts)
 
 
+def zones_of(problem: DispatchProblem) -> geodata.ZoneSet | None:
+    """The request's service zones, checked against the zones resources name."""
+    if problem.zones is None:
+        return None
+    try:
+        zone_set = geodata.ZoneSet.from_geojson(dict(problem.zones))
+    except geodata.TravelDataError as exc:
+        raise RequestError.single("zones", str(exc), "zones") from None
+    known = set(zone_set.ids)
+    errors = []
+    for r in problem.resources:
+        for z in r.zones or ():
+            if z not in known:
+                group = "technicians" if r.kind == "technician" else "couriers"
+                idx = [x.id for x in problem.resources if x.kind == r.kind].index(r.id)
+                errors.append(FieldError(f"{group}[{idx}].zones", "reference", f"unknown zone {z!r}"))
+    if errors:
+        raise RequestError(errors)
+    return zone_set
+
+
 def settings_for(
     problem: DispatchProblem, preset: str | None = None, time_limit_s: float | None = None
 ) -> SolverSettings:
@@ -67,7 +89,7 @@ def plan_day(
     model = travel_model_for(problem.options.travel)
     if on_progress:
         on_progress("matrices", 0.0, None)
-    exp = expand(problem, model.matrices)
+    exp = expand(problem, model.matrices, zones_of(problem))
     t_matrix = time.monotonic() - began
     limit = settings.time_limit_s
     if on_progress:
