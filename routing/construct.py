@@ -434,60 +434,86 @@ class _Builder:
         return best
 
     def _eval_many(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
-        """Depth-first placement of an ordered multi-node part."""
+        """Depth-first placement of an ordered multi-node part, pruned by time,
+        load and (assuming the triangle inequality, for speed only) cost."""
         k = r.k
-        N, DUR = self.N, self.DUR
-        items, E, L, Lr, nr = r.items, r.E, r.L, r.Lr, r.nr
+        N, DUR, DIST = self.N, self.DUR, self.DIST
+        cpt, cpm = self.cpt[k], self.cpm[k]
+        items, L, Lr, Dp, Pp = r.items, r.L, r.Lr, r.Dp, r.Pp
         n = len(items)
         nodes = p.nodes
         m = len(nodes)
-        loc, svc, dem = self.loc, self.svc, self.dem
+        loc, svc, dem, lo_b, hi_b, win = self.loc, self.svc, self.dem, self.lo, self.hi, self.win
         brk = self.brkd[k]
         cap = self.cap[k]
         dims = self.dims
+        loads = r.loads
         empty = r.nreal == 0
         vend = self.vend[k]
-        min_gap = [self._min_gap(r, u) if u in self.befores else 0 for u in nodes]
-        late = [
-            min(self.win[u][-1][1] if self.win[u] else _POS, self.hi[u]) for u in nodes
-        ]
+        earliest = self.earliest
+        gmin = []
+        for u in nodes:
+            ws = win[u]
+            early = max(ws[0][0] if ws else _NEG, lo_b[u])
+            g = bisect.bisect_left(Lr, early + svc[u])
+            if u in self.befores:
+                g = max(g, self._min_gap(r, u))
+            gmin.append(g)
+        late = [min(win[u][-1][1] if win[u] else _POS, hi_b[u]) for u in nodes]
+        for j in range(m - 2, -1, -1):  # a node must leave time for the ones after it
+            late[j] = min(late[j], late[j + 1] - svc[nodes[j]])
+        ulocs = [loc[u] for u in nodes]
+        udem = [dem[u] for u in nodes]
+        zero = (0,) * dims
         best_c = _POS
         best_g: tuple[int, ...] = ()
-        arc = self.arc
-        zero = (0,) * dims
 
-        def load_ok(base: tuple[int, ...] | list[int], dl: tuple[int, ...]) -> bool:
-            return all(0 <= a + b <= c for a, b, c in zip(base, dl, cap, strict=True))
+        def arc(a: int, b: int) -> int:
+            i = a * N + b
+            return cpt * DUR[i] + cpm * DIST[i]
+
+        def place(
+            j: int, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...],
+            cost: int, gaps: tuple[int, ...],
+        ) -> None:
+            """Put node j at gap g, then place the rest."""
+            nonlocal best_c, best_g
+            u = nodes[j]
+            lu = ulocs[j]
+            tt = DUR[P * N + lu]
+            s = earliest(u, t + tt) if tt >= 0 else None
+            if s is None:
+                return
+            du = udem[j]
+            if du is None:
+                dl2 = dl
+            else:
+                dl2 = tuple([a + b for a, b in zip(dl, du, strict=True)])
+                base = loads[g - 1] if g else zero
+                for d_ in range(dims):
+                    v = base[d_] + dl2[d_]
+                    if v < 0 or v > cap[d_]:
+                        return
+            op = P if open_p < 0 else open_p
+            c2 = cost + arc(P, lu)
+            if j == m - 1:
+                c3 = self._finish(r, g, s + svc[u], lu, op, dl2, c2, brk, vend, empty)
+                if c3 is not None and c3 < best_c:
+                    best_c, best_g = c3, (*gaps, g)
+            else:
+                rec(j + 1, g, s + svc[u], lu, op, dl2, c2, (*gaps, g))
 
         def rec(
             j: int, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...],
             cost: int, gaps: tuple[int, ...],
         ) -> None:
-            nonlocal best_c, best_g
-            while True:
-                u = nodes[j]
-                if t > late[j]:
+            """Scan gaps from g on for node j, carrying the pushed schedule along."""
+            lt = late[j]
+            while t <= lt:
+                if open_p < 0 and cost >= best_c:
                     return
-                # place u at gap g
-                if g >= min_gap[j]:
-                    tt = DUR[P * N + loc[u]]
-                    s = self.earliest(u, t + tt) if tt >= 0 else None
-                    if s is not None:
-                        du = dem[u]
-                        dl2 = dl if du is None else tuple(
-                            a + b for a, b in zip(dl, du, strict=True))
-                        base = r.loads[g - 1] if g and dims else zero
-                        if du is None or load_ok(base, dl2):
-                            op = P if open_p < 0 else open_p
-                            c2 = cost + arc(k, P, loc[u])
-                            t2 = s + svc[u]
-                            if j == m - 1:
-                                self._finish(
-                                    r, g, t2, loc[u], op, dl2, c2, (*gaps, g), brk, vend,
-                                    empty, found,
-                                )
-                            else:
-                                rec(j + 1, g, t2, loc[u], op, dl2, c2, (*gaps, g))
+                if g >= gmin[j]:
+                    place(j, g, t, P, open_p, dl, cost, gaps)
                 # pass item g
                 if g >= n:
                     return
@@ -499,66 +525,128 @@ class _Builder:
                         return
                     t = s + d
                 else:
-                    tt = DUR[P * N + loc[x]]
+                    lx = loc[x]
+                    tt = DUR[P * N + lx]
                     if tt < 0:
                         return
-                    s = self.earliest(x, t + tt)
+                    s = earliest(x, t + tt)
                     if s is None or s > L[g]:
                         return
-                    if dims and dl != zero and not load_ok(r.loads[g], dl):
-                        return
+                    if dl is not zero and any(dl):
+                        lg = loads[g]
+                        for d_ in range(dims):
+                            v = lg[d_] + dl[d_]
+                            if v < 0 or v > cap[d_]:
+                                return
                     if open_p >= 0:
-                        cost += arc(k, P, loc[x]) - arc(k, open_p, loc[x])
+                        cost += arc(P, lx) - arc(open_p, lx)
                         open_p = -1
-                    P = loc[x]
+                    P = lx
                     t = s + svc[x]
                 g += 1
 
-        def found(c: int, gaps: tuple[int, ...]) -> None:
-            nonlocal best_c, best_g
-            if c < best_c:
-                best_c, best_g = c, gaps
-
-        u0 = nodes[0]
-        ws = self.win[u0]
-        early0 = max(ws[0][0] if ws else _NEG, self.lo[u0])
-        g_lo = max(bisect.bisect_left(Lr, early0 + svc[u0]), min_gap[0])
-        del E, nr
-        if g_lo <= n:  # rec tries node 0 at g_lo and every later gap its window allows
-            rec(0, g_lo, r.Dp[g_lo], r.Pp[g_lo], -1, zero, 0, ())
+        # Node 0 is tried cheapest detour first: with the triangle inequality a
+        # detour bounds the whole part's cost from below, so the scan stops early.
+        # Removing nodes never lengthens a route, so the cost of node 0 with any
+        # one later node j (same gap: the larger detour; else the sum) is a bound.
+        # Node j >= 1 alone must fit a gap in time (node 0 only delays it): that
+        # bounds the gaps, and det[j][g] (its detour alone, or _POS) the cost.
+        g_hi = min(bisect.bisect_right(Dp, late[0]) - 1, n)
+        det = []
+        for j, lu in enumerate(ulocs):
+            row = [_POS] * (n + 1)
+            g_top = min(bisect.bisect_right(Dp, late[j]) - 1, n)
+            for g in range(gmin[j], g_top + 1):
+                P = Pp[g]
+                y = r.nr[g]
+                ly = loc[items[y]] if y < n else vend
+                if j and not self._fits_alone(r, nodes[j], g, ly):
+                    continue
+                row[g] = arc(P, lu) + arc(lu, ly) - (0 if empty else arc(P, ly))
+            if j:
+                top = max((g for g in range(n + 1) if row[g] < _POS), default=-1)
+                if top < 0:
+                    return None
+                g_hi = min(g_hi, top)
+            det.append(row)
+        sufmins = []
+        for j in range(1, m):
+            suf = [_POS] * (n + 2)
+            for g in range(n, -1, -1):
+                suf[g] = min(det[j][g], suf[g + 1])
+            sufmins.append(suf)
+        order = []
+        for g in range(gmin[0], g_hi + 1):
+            d0 = det[0][g]
+            if d0 >= _POS:
+                continue
+            lb = d0
+            for j in range(1, m):
+                dj = det[j][g]
+                lb = max(lb, min(max(d0, dj), d0 + sufmins[j - 1][g + 1]))
+            order.append((lb, g))
+        order.sort()
+        for c, g in order:
+            if c >= best_c:
+                break
+            place(0, g, Dp[g], Pp[g], -1, zero, 0, ())
         if best_c == _POS:
             return None
         return (best_c, best_g)
 
+    def _fits_alone(self, r: _Route, u: int, g: int, ly: int) -> bool:
+        """Whether ``u`` alone at gap ``g`` keeps the route's times feasible."""
+        N, DUR = self.N, self.DUR
+        lu = self.loc[u]
+        tt = DUR[r.Pp[g] * N + lu]
+        if tt < 0:
+            return False
+        s = self.earliest(u, r.Dp[g] + tt)
+        if s is None:
+            return False
+        t = s + self.svc[u]
+        y = r.nr[g]
+        if y > g:
+            brk = self.brkd[r.k]
+            for j in range(g, y):
+                e, lat, d, _ = brk[~r.items[j]]
+                if t < e:
+                    t = e
+                if t > lat:
+                    return False
+                t += d
+        tt = DUR[lu * N + ly]
+        return tt >= 0 and t + tt <= r.Lr[g]
+
     def _finish(
         self, r: _Route, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...], cost: int,
-        gaps: tuple[int, ...], brk: dict[int, tuple[int, int, int, int]], vend: int,
-        empty: bool, found: object,
-    ) -> None:
+        brk: dict[int, tuple[int, int, int, int]], vend: int, empty: bool,
+    ) -> int | None:
         """Close a multi-node placement: breaks up to the next real item, then fit."""
-        items, n, N, DUR = r.items, len(r.items), self.N, self.DUR
+        items, N, DUR = r.items, self.N, self.DUR
         y = r.nr[g]
         for j in range(g, y):
             e, lat, d, _ = brk[~items[j]]
             if t < e:
                 t = e
             if t > lat:
-                return
+                return None
             t += d
-        ly = self.loc[items[y]] if y < n else vend
+        ly = self.loc[items[y]] if y < len(items) else vend
         tt = DUR[P * N + ly]
         if tt < 0 or t + tt > r.Lr[g]:
-            return
+            return None
         if self.dims and any(dl):
             cap = self.cap[r.k]
+            smax, smin = r.smax, r.smin
             for d_, q in enumerate(dl):
-                if q and (r.smax[d_][g] + q > cap[d_] or r.smin[d_][g] + q < 0):
-                    return
+                if q and (smax[d_][g] + q > cap[d_] or smin[d_][g] + q < 0):
+                    return None
         k = r.k
         cost += self.arc(k, P, ly)
         if not empty:
             cost -= self.arc(k, open_p, ly)
-        found(cost, gaps)  # type: ignore[operator]
+        return cost
 
     # --------------------------------------------------------------- setup
     def build_units(self) -> None:
