@@ -114,9 +114,9 @@ TECH_SHIFTS = (
     (("12:00", "20:30"), ("16:00", "18:00"), 0.15),
 )
 COURIER_SHIFTS = (
-    (("07:30", "16:00"), ("11:00", "13:00"), 0.60),
-    (("10:00", "18:30"), ("12:30", "14:30"), 0.25),
-    (("12:00", "20:30"), ("16:00", "18:00"), 0.15),
+    (("07:30", "16:00"), ("11:00", "13:00"), 0.65),
+    (("09:30", "18:00"), ("12:30", "14:30"), 0.25),
+    (("12:00", "20:30"), ("16:00", "18:00"), 0.10),
 )
 #: 2-hour customer windows between 08:00 and 20:00 (start hour, weight).
 SLOTS = ((8, 0.22), (10, 0.22), (12, 0.20), (14, 0.18), (16, 0.12), (18, 0.06))
@@ -482,8 +482,8 @@ class _DayBuilder:
                                                           "delivery_installation")]
         courier_work = [j for j in possible if j["kind"] in ("delivery", "haul_away", "exchange", "pickup",
                                                              "delivery_installation")]
-        n_tech = max(2, round(SLACK * len(tech_work) / TECH_VISITS_PER_DAY))
-        n_courier = max(2, round(SLACK * len(courier_work) / COURIER_JOBS_PER_DAY))
+        n_tech = max(2, math.ceil(SLACK * len(tech_work) / TECH_VISITS_PER_DAY))
+        n_courier = max(2, math.ceil(SLACK * len(courier_work) / COURIER_JOBS_PER_DAY))
         demand = Counter(j["brand"] for j in tech_work)
         per_brand = _largest_remainder(n_tech, {b: demand.get(b, 0) + 0.01 for b in BRANDS})
         for b in BRANDS:  # every brand with work has at least one technician
@@ -491,7 +491,7 @@ class _DayBuilder:
                 top = max(per_brand, key=lambda x: per_brand[x])
                 per_brand[top] -= 1
                 per_brand[b] = 1
-        shift_w = [w for *_, w in TECH_SHIFTS]
+        tech_shifts = self.shifts(n_tech, TECH_SHIFTS)
         technicians = []
         k = 0
         for brand in BRANDS:
@@ -501,7 +501,7 @@ class _DayBuilder:
                 if brand != "IKEA" and rng.random() < 0.3:  # a multi-brand service partner
                     brands.append(rng.choice([b for b in BRANDS if b not in (brand, "IKEA")]))
                 skills = sorted({s for b in brands for s in BRAND_SKILLS[b]})
-                shift, brk, _ = rng.choices(TECH_SHIFTS, shift_w)[0]
+                shift, brk = tech_shifts[k - 1]
                 technicians.append(
                     {
                         "id": f"T{k:03d}",
@@ -515,7 +515,7 @@ class _DayBuilder:
                     }
                 )
         whs = [d["id"] for d in self.depots if d["kind"] == "warehouse"]
-        shift_w = [w for *_, w in COURIER_SHIFTS]
+        courier_shifts = self.shifts(n_courier, COURIER_SHIFTS)
         couriers = []
         for i in range(n_courier):
             van = VANS[0] if rng.random() < 0.6 else VANS[1]
@@ -528,7 +528,7 @@ class _DayBuilder:
                 skills, role = [], "driver"
             if i < 2:  # the smallest day still has a two-person crew and an assembly crew
                 skills, role = [["furniture", "two_person_lift"], ["two_person_lift"]][i], "crew"
-            shift, brk, _ = rng.choices(COURIER_SHIFTS, shift_w)[0]
+            shift, brk = courier_shifts[i]
             couriers.append(
                 {
                     "id": f"C{i + 1:03d}",
@@ -542,7 +542,55 @@ class _DayBuilder:
                     "max_jobs": 12,
                 }
             )
+        self.cover(possible, technicians, couriers)
         return technicians, couriers
+
+    def shifts(self, n: int, table: tuple) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+        """Shifts for ``n`` people in the table's proportions, every shift once when n allows."""
+        counts = _largest_remainder(n, {str(i): w for i, (*_, w) in enumerate(table)})
+        if n >= len(table):
+            for i in range(len(table)):
+                if counts[str(i)] == 0:
+                    top = max(counts, key=lambda x: counts[x])
+                    counts[top] -= 1
+                    counts[str(i)] = 1
+        out = [(table[int(i)][0], table[int(i)][1]) for i, c in counts.items() for _ in range(c)]
+        self.rng.shuffle(out)
+        return out
+
+    def cover(self, jobs: list[dict[str, Any]], technicians: list[dict], couriers: list[dict]) -> None:
+        """Make every possible job doable by someone on their own: when no capable
+        resource works during one of its windows, authorise one who does (a partner
+        technician takes on the brand; a courier crew gets the skill)."""
+
+        def minutes(text: str) -> int:
+            return int(text[:2]) * 60 + int(text[3:5])
+
+        def in_shift(res: dict, job: dict, lead: int) -> bool:
+            if "windows" not in job:
+                return True
+            s, e = minutes(res["shift"][0]) + lead, minutes(res["shift"][1]) - 15
+            need = job.get("duration", 300) // 60
+            return any(
+                max(minutes(a), s) + need <= min(minutes(b), e) for a, b in job["windows"]
+            )
+
+        for job in jobs:
+            kind, brand, skills = job["kind"], job.get("brand"), set(job.get("skills", []))
+            if kind in ("installation", "repair", "inspection", "delivery_installation"):
+                lead = 45 if kind == "delivery_installation" else 15
+                able = [t for t in technicians if in_shift(t, job, lead)]
+                if able and not any(brand in t["brands"] and skills <= set(t["skills"]) for t in able):
+                    t = min(able, key=lambda t: (len(t["brands"]), t["id"]))
+                    t["brands"] = sorted({*t["brands"], brand})
+                    t["skills"] = sorted({*t["skills"], *BRAND_SKILLS.get(brand, ()), *skills})
+                    t["name"] = f"{'/'.join(t['brands'])} technician {t['id'][1:].lstrip('0')}"
+            if kind in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation"):
+                need = set() if kind == "delivery_installation" else skills
+                able = [c for c in couriers if in_shift(c, job, 30)]
+                if able and not any(need <= set(c["skills"]) for c in able):
+                    c = min(able, key=lambda c: (len(c["skills"]), c["id"]))
+                    c["skills"] = sorted({*c["skills"], *need})
 
 
 def generate_day(
