@@ -111,18 +111,14 @@ class _RouteBuilder:
                 g = next((g for g in range(len(starts)) if bt.start_s <= starts[g]), len(starts) - 1)
             gaps.setdefault(g, []).append((bt.index, bt.start_s, dur))
 
+        depart = r.start_s
+        if visits and not gaps.get(0):
+            # leave as late as the first stop allows: no waiting on the doorstep
+            depart = max(r.start_s, visits[0].start_s - self.rp.travel_s(v.start, visits[0].node))
         self.stop(
-            "start",
-            None,
-            tasks[v.start].location,
-            r.start_s,
-            r.start_s,
-            r.start_s,
-            0,
-            0,
-            depot=tasks[v.start].depot,
+            "start", None, tasks[v.start].location, depart, depart, depart, 0, 0, depot=tasks[v.start].depot
         )
-        prev_node, prev_end = v.start, r.start_s
+        prev_node, prev_end = v.start, depart
         for g, vs in enumerate(visits):
             node = self.rp.nodes[vs.node]
             task = tasks[vs.node]

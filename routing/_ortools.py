@@ -111,13 +111,13 @@ def build_model(problem: RoutingProblem) -> _Model:
         if v.cost_per_span_s:
             time_dim.SetSpanCostCoefficientForVehicle(v.cost_per_span_s, vi)
 
-    # Shifts, and departure as late / return as early as the plan allows.
+    # Shifts. No finalizer pushes departures late: with break intervals tied to
+    # the route's span it makes OR-Tools reject valid starting routes; the plan
+    # builder moves departures as late as the first stop allows instead.
     for vi, v in enumerate(vehicles):
         start, end = routing.Start(vi), routing.End(vi)
         time_dim.CumulVar(start).SetRange(v.shift[0], v.shift[1])
         time_dim.CumulVar(end).SetRange(v.shift[0], v.shift[1])
-        routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(start))
-        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(end))
 
     # Windows on the start of service.
     terminals = {v.start for v in vehicles} | {v.end for v in vehicles}
