@@ -161,14 +161,14 @@ def random_problem(draw: st.DrawFn) -> RoutingProblem:
             if a != b:
                 dur[a, b] = -1
     n_veh = rng.randint(1, 3)
-    horizon = 2000
+    horizon = 3000
     nodes: list[Node] = []
 
     def window() -> tuple[tuple[int, int], ...]:
         out: list[tuple[int, int]] = []
         t = rng.randint(0, 600)
         for _ in range(rng.choice([0, 1, 1, 2])):
-            e = t + rng.randint(0, 500)
+            e = t + rng.randint(0, 1200)
             out.append((t, e))
             t = e + rng.randint(1, 300)
         return tuple(out)
@@ -176,10 +176,10 @@ def random_problem(draw: st.DrawFn) -> RoutingProblem:
     def node(**kw: object) -> int:
         allowed = None
         if rng.random() < 0.3:
-            allowed = frozenset(k for k in range(n_veh) if rng.random() < 0.6)
+            allowed = frozenset(k for k in range(n_veh) if rng.random() < 0.7)
         base = dict(location=rng.randrange(n_loc), windows=window(),
                     service_s=rng.choice([0, 10, 60]), allowed_vehicles=allowed,
-                    penalty=rng.choice([None, 0, 50, 1000, 100_000]),
+                    penalty=rng.choice([None, 50, 100_000, 100_000]),
                     counts_as_stop=rng.random() < 0.8, demand=(0,))
         base.update(kw)
         nodes.append(Node(**base))  # type: ignore[arg-type]
@@ -206,7 +206,7 @@ def random_problem(draw: st.DrawFn) -> RoutingProblem:
                                 penalty=rng.choice([None, 10, 100_000])))
     visits = list(range(len(nodes)))
     precs = []
-    for _ in range(rng.randint(0, 3) if len(visits) > 1 else 0):
+    for _ in range(rng.randint(0, 4) if len(visits) > 1 else 0):
         a, b = rng.sample(visits, 2)
         precs.append(Precedence(a, b))
     vehicles = []
@@ -214,14 +214,14 @@ def random_problem(draw: st.DrawFn) -> RoutingProblem:
         loc = rng.randrange(n_loc)
         nodes.append(Node(loc))
         s0 = rng.randint(0, 200)
-        s1 = rng.randint(s0 + 100, horizon)
+        s1 = rng.randint(s0 + 800, horizon)
         breaks = ()
         if rng.random() < 0.5:
-            e = rng.randint(0, horizon)
+            e = rng.randint(s0 - 100, s1)  # sometimes not inside the shift
             breaks = (Break(e, e + rng.randint(30, 400), 30),)
         vehicles.append(Vehicle(
-            len(nodes) - 1, len(nodes) - 1, (s0, s1), capacity=(rng.randint(0, 4),),
-            breaks=breaks, max_stops=rng.choice([None, 1, 3, 6]),
+            len(nodes) - 1, len(nodes) - 1, (s0, s1), capacity=(rng.randint(0, 6),),
+            breaks=breaks, max_stops=rng.choice([None, 1, 4, 8]),
             fixed_cost=rng.choice([0, 100]), cost_per_span_s=rng.choice([0, 1]),
             cost_per_m=rng.choice([0, 1]),
         ))
