@@ -468,6 +468,16 @@ class _DayBuilder:
                 self.tech_visit(kind)
             else:
                 self.courier_job(kind)
+        # even a small day has an urgent visit and a 211 promise
+        regular = [j for j in self.jobs if j["id"] not in self.impossible_ids]
+        visits = [j for j in regular if j["kind"] in ("repair", "inspection")]
+        if visits and not any(j.get("priority") == "urgent" for j in regular):
+            visits[0].update(priority="urgent", windows=[["10:00", "14:00"]])
+        plain = [j for j in regular if j["kind"] == "delivery" and not j.get("after")]
+        plain = [j for j in plain if not any(x.get("after") == j["id"] for x in regular)]
+        if plain and not any(j.get("promise") for j in regular):
+            plain[0].pop("windows", None)
+            plain[0].update(priority="promise", promise=self.promise())
         # skills lists: no empty list noise, sorted
         for j in self.jobs:
             if "skills" in j and not j["skills"]:
