@@ -10,11 +10,13 @@ from typing import Any
 
 from onestop import geodata
 from onestop.routing import PRESETS, SolverSettings, solve
+from onestop.routing.construct import construct
 
 from .errors import FieldError, RequestError
 from .expand import Expansion, expand
 from .model import DispatchProblem, parse_request
 from .plan import build_plan
+from .validator import validate_plan
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,26 @@ def plan_day(
             "search_status": result.stats.status,
         },
     )
+    violations = validate_plan(problem, plan)
+    if violations:
+        # Never hand out a plan that breaks a rule: OR-Tools may, for example,
+        # take a break mid-drive where a plan can only pause at a place. Fall
+        # back to OneStop's own construction, valid by design.
+        log.warning("search result breaks %d rule(s): %s; using the construction", len(violations), violations[0])
+        seed_result = construct(exp.problem, seed=problem.options.seed)
+        plan = build_plan(
+            problem,
+            exp,
+            seed_result,
+            computing_times={"matrices_s": round(t_matrix, 3), "solving_s": round(t_solve, 3)},
+            settings={
+                "preset": preset or problem.options.preset,
+                "time_limit_s": limit,
+                "seed": problem.options.seed,
+                "construction": "own",
+                "search_status": "construction (search result failed validation)",
+            },
+        )
     if on_progress:
         on_progress("done", 1.0, result.objective)
     return PlanOutcome(problem, exp, plan)
