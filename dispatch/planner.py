@@ -128,7 +128,9 @@ def plan_day(
         # Never hand out a plan that breaks a rule: OR-Tools may, for example,
         # take a break mid-drive where a plan can only pause at a place. Fall
         # back to OneStop's own construction, valid by design.
-        log.warning("search result breaks %d rule(s): %s; using the construction", len(violations), violations[0])
+        log.warning(
+            "search result breaks %d rule(s): %s; using the construction", len(violations), violations[0]
+        )
         seed_result = construct(exp.problem, seed=problem.options.seed)
         plan = build_plan(
             problem,
