@@ -183,6 +183,8 @@ def validate_plan(
         The request itself is invalid (the plan cannot be judged against it).
     TravelDataError
         The request's ``options.travel`` cannot give a travel model.
+    ProviderUnavailable
+        The travel provider (an OSRM server) could not be reached.
     """
     problem = request if isinstance(request, DispatchProblem) else parse_request(request)
     shape = _Shape(problem.timebase)
@@ -238,7 +240,12 @@ def _is_int(x: Any) -> bool:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 class _Shape:
@@ -262,6 +269,9 @@ class _Shape:
         if not isinstance(plan, Mapping):
             self.bad("", f"plan must be a JSON object, not {_type_name(plan)}")
             return None
+        version = plan.get("version", "1")
+        if version not in ("1", 1):
+            self.bad("version", f"this validator reads plan version 1, not {_show(version)}")
         routes_raw = plan.get("routes")
         unassigned_raw = plan.get("unassigned")
         routes: list[_Route] = []
@@ -322,8 +332,9 @@ class _Shape:
             return None
         before = len(self.violations)
         type_ = raw.get("type")
-        if type_ not in STOP_TYPES:
-            self.bad(f"{path}.type", f"must be one of {', '.join(STOP_TYPES)}; got {type_!r}", rid, si)
+        if not isinstance(type_, str) or type_ not in STOP_TYPES:
+            self.bad(f"{path}.type", f"must be one of {', '.join(STOP_TYPES)}; got {_show(type_)}", rid, si)
+            type_ = None
         job = raw.get("job")
         if type_ in _NO_JOB_STOPS:
             if job is not None:
@@ -343,7 +354,7 @@ class _Shape:
         for key in ("travel_s", "distance_m"):
             v = raw.get(key)
             if not _is_int(v) or v < 0:
-                self.bad(f"{path}.{key}", f"must be an integer >= 0; got {v!r}", rid, si)
+                self.bad(f"{path}.{key}", f"must be an integer >= 0; got {_show(v)}", rid, si)
         load = raw.get("load")
         if not isinstance(load, Mapping) or not all(
             isinstance(k, str) and _is_int(v) for k, v in load.items()
@@ -410,6 +421,15 @@ class _Shape:
             self.bad(f"{path}.detail", "must be a string")
             ok = False
         return _Unassigned(ui, job, reason) if ok else None
+
+
+def _show(x: Any) -> str:
+    """A short, safe rendering of a plan value for a message."""
+    try:
+        text = repr(x)
+    except ValueError:  # an integer too long to print
+        return _type_name(x)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _type_name(x: Any) -> str:
@@ -614,6 +634,16 @@ class _Checker:
                     n - 1,
                 )
         for k, s in enumerate(stops):
+            if s.type in ("start", "end") and s.depot is not None:
+                named = self.depots.get(s.depot)
+                if named is None or not _same_place(named.location, s.location):
+                    self.v(
+                        STOP_ORDER,
+                        f"{s.type} stop names depot {s.depot!r}, which is not at its place "
+                        f"{list(s.location)}",
+                        route,
+                        k,
+                    )
             job = self.job_of(s)
             if job is not None and s.type in CUSTOMER_STOPS and not _same_place(s.location, job.location):
                 self.v(

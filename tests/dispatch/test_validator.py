@@ -321,6 +321,8 @@ CASES: list[tuple[str, Mutation]] = [
     (V.STOP_ORDER, lambda q, p: q["technicians"][0].update(end=[24.90, 60.20])),
     # the repair is somewhere else than the visit stop
     (V.STOP_ORDER, lambda q, p: job_of(q, "r1").update(location=[24.951, 60.161])),
+    # the courier's start stop names a depot somewhere else
+    (V.STOP_ORDER, lambda q, p: route(p, "C1")["stops"][0].update(depot="S1")),
     # travel_s one second off the provider's
     (
         V.TRAVEL,
