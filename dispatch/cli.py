@@ -234,9 +234,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     }
     if args.output:
         _write_json(args.output, data)
-        _say(
-            f"{len(points)}×{len(points)} matrix from {model.describe().get('provider')} written to {args.output}"
-        )
+        provider = model.describe().get("provider")
+        _say(f"{len(points)}×{len(points)} matrix from {provider} written to {args.output}")
     else:
         _out(json.dumps(data))
     return EXIT_OK
