@@ -308,8 +308,11 @@ def solve_ortools(
                         seq[r.vehicle].append(model.manager.NodeToIndex(model.twins[v.node]))
             start = routing.ReadAssignmentFromRoutes(seq, True)
             if start is None:
-                log.warning("OR-Tools refused the constructed routes; searching from scratch")
-                assignment = routing.SolveWithParameters(params)
+                # Seen with many vehicles with breaks: OR-Tools cannot place the
+                # break intervals of valid routes. A search from scratch is then
+                # slow and usually fails too, so the construction stands.
+                log.warning("OR-Tools refused the constructed routes; keeping them")
+                return None
             else:
                 assignment = routing.SolveFromAssignmentWithParameters(start, params)
         else:
