@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .check import objective_of
+from .check import check_result, objective_of
 from .problem import RoutingProblem
 from .result import BreakTaken, RoutingResult, SolveStats, VehicleRoute, Visit
 
@@ -73,6 +73,35 @@ class _Part:
     # vehicle -> (cost, gaps); vehicles absent are infeasible or not evaluated
     costs: dict[int, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     reps: dict[int, int] = field(default_factory=dict)  # empty class -> vehicle evaluated
+    top: tuple[int, int, int, int] | None = None  # (best, its vehicle, second, its vehicle)
+
+    def set_cost(self, k: int, res: tuple[int, tuple[int, ...]] | None) -> None:
+        """Update one vehicle's cost, keeping the two best known when cheap to do."""
+        if res is None:
+            self.costs.pop(k, None)
+        else:
+            self.costs[k] = res
+        top = self.top
+        if top is None:
+            return
+        c1, k1, c2, k2 = top
+        if k in (k1, k2):
+            self.top = None
+        elif res is not None and res[0] < c2:
+            c = res[0]
+            self.top = (c, k, c1, k1) if c < c1 else (c1, k1, c, k)
+
+    def best_two(self) -> tuple[int, int, int, int]:
+        if self.top is None:
+            c1 = c2 = _POS
+            k1 = k2 = -1
+            for k, (c, _) in self.costs.items():
+                if c < c1:
+                    c1, k1, c2, k2 = c, k, c1, k1
+                elif c < c2:
+                    c2, k2 = c, k
+            self.top = (c1, k1, c2, k2)
+        return self.top
 
 
 @dataclass(slots=True)
@@ -89,6 +118,7 @@ class _Unit:
     done: bool = False
     version: int = 0
     tie: float = 0.0
+    key: tuple[object, ...] | None = None  # last key pushed
 
 
 class _Route:
@@ -797,7 +827,7 @@ class _Builder:
         """Refresh the cached insertion of part ``pid`` on vehicle ``k``."""
         p = self.parts[pid]
         r = self.routes[k]
-        p.costs.pop(k, None)
+        p.set_cost(k, None)
         if r.nreal == 0:
             c = self.cls[k]
             rep = p.reps.get(c)
@@ -811,18 +841,15 @@ class _Builder:
                 for w in p.cand:  # next empty vehicle of the class stands in
                     if self.cls[w] == c and w != k and self.routes[w].nreal == 0:
                         p.reps[c] = w
-                        res = self.eval_part(p, self.routes[w])
-                        if res is not None:
-                            p.costs[w] = res
+                        p.set_cost(w, self.eval_part(p, self.routes[w]))
                         break
-        res = self.eval_part(p, r)
-        if res is not None:
-            p.costs[k] = res
+        p.set_cost(k, self.eval_part(p, r))
 
     def eval_full(self, pid: int) -> None:
         p = self.parts[pid]
         p.costs.clear()
         p.reps.clear()
+        p.top = None
         for k in p.cand:
             self.eval_vehicle(pid, k)
 
@@ -834,22 +861,22 @@ class _Builder:
             if oi in unit.dead or not self._option_possible(opt):
                 continue
             if len(opt) == 1:
-                for c, _ in self.parts[opt[0]].costs.values():
-                    if c < c1:
-                        c1, c2 = c, c1
-                    elif c < c2:
-                        c2 = c
+                b1, _, b2, _ = self.parts[opt[0]].best_two()
+                if b1 < c1:
+                    c1, c2 = b1, min(c1, b2)
+                elif b1 < c2:
+                    c2 = b1
             else:
                 tot = 0
                 extra = _POS
                 for pid in opt:
-                    vals = sorted(c for c, _ in self.parts[pid].costs.values())
-                    if not vals:
+                    b1, _, b2, _ = self.parts[pid].best_two()
+                    if b1 >= _POS:
                         tot = _POS
                         break
-                    tot += vals[0]
-                    if len(vals) > 1:
-                        extra = min(extra, vals[1] - vals[0])
+                    tot += b1
+                    if b2 < _POS:
+                        extra = min(extra, b2 - b1)
                 if tot >= _POS:
                     continue
                 second = tot + extra if extra < _POS else _POS
@@ -894,6 +921,7 @@ class _Builder:
             unit = self.units[uid]
             if unit.done or ver != unit.version:
                 continue
+            unit.key = None  # its entry is off the heap now
             self._try_insert(uid, heap)
         for uid, unit in enumerate(self.units):
             if not unit.done:
@@ -912,6 +940,10 @@ class _Builder:
             if key is None:
                 self._drop(uid, heap)
                 return
+        if key == unit.key:  # its heap entry is still right
+            unit.version -= 1
+            return
+        unit.key = key
         mand, pclass, regret, negc, tie = key  # type: ignore[misc]
         heapq.heappush(
             heap, (not mand, -pclass, -regret, -negc, tie, uid, unit.version)  # type: ignore[operator]
@@ -968,11 +1000,11 @@ class _Builder:
                 continue
             tot = 0
             for pid in opt:
-                costs = self.parts[pid].costs
-                if not costs:
+                b1 = self.parts[pid].best_two()[0]
+                if b1 >= _POS:
                     tot = _POS
                     break
-                tot += min(c for c, _ in costs.values())
+                tot += b1
             if tot < _POS:
                 cands.append((tot, oi))
         cands.sort()
@@ -1097,6 +1129,25 @@ class _Builder:
                 self._push(uid, heap)
 
     # -------------------------------------------------------------- output
+    def repair(self, t_start: float) -> RoutingResult:
+        """Take out every unit whose precedence is broken in the built plan."""
+        starts = {}
+        for r in self.routes:
+            for x, s in zip(r.items, r.E, strict=True):
+                if x >= 0:
+                    starts[x] = s
+        out = set()
+        for pr in self.pb.precedences:
+            if pr.after in starts and (
+                pr.before not in starts
+                or starts[pr.after] < starts[pr.before] + self.svc[pr.before]
+            ):
+                out |= self.units[self.unit_of[pr.after]].nodes
+        for r in self.routes:
+            r.items = [x for x in r.items if x not in out]
+            self.refresh(r)
+        return self.result(t_start)
+
     def result(self, t_start: float) -> RoutingResult:
         routes: list[VehicleRoute] = []
         for r in self.routes:
@@ -1205,4 +1256,12 @@ def construct(
     t_start = time.perf_counter()
     b = _Builder(problem, seed)
     b.run(None if deadline_s is None else t_start + deadline_s)
-    return b.result(t_start)
+    res = b.result(t_start)
+    bad = [v for v in check_result(problem, res) if "mandatory" not in v]
+    if bad:  # a bug, never expected: repair by dropping the units involved
+        log.warning("construct produced an invalid plan, repairing: %s", bad[:3])
+        res = b.repair(t_start)
+        if [v for v in check_result(problem, res) if "mandatory" not in v]:
+            res = RoutingResult(routes=(), dropped=problem.visits,
+                                objective=objective_of(problem, RoutingResult((), (), 0)))
+    return res

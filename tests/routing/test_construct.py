@@ -151,7 +151,11 @@ def test_zero_deadline_still_valid() -> None:
 @st.composite
 def random_problem(draw: st.DrawFn) -> RoutingProblem:
     """Small problems mixing windows, demands, pairs, chains, groups, precedence, breaks."""
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    return build_random(random.Random(draw(st.integers(0, 2**32 - 1))))
+
+
+def build_random(rng: random.Random) -> RoutingProblem:
+    """The random problem of one seed (kept apart so a failure replays by seed)."""
     n_loc = rng.randint(2, 7)
     pts = [(rng.uniform(0, 300), rng.uniform(0, 300)) for _ in range(n_loc)]
     dur = euclid(pts)
