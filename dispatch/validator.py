@@ -523,6 +523,7 @@ class _Checker:
         # resource of each route (None when unknown)
         self.route_res: dict[int, Resource | None] = {}
         self._once: set[tuple[int, str, str]] = set()
+        self.route_of = {r.index: r for r in plan.routes}
 
     # helpers
     def v(
@@ -995,7 +996,7 @@ class _Checker:
         self.check_after(by_job)
 
     def check_job_stops(self, job: Job, stops: list[_Stop]) -> None:
-        route_of = {r.index: r for r in self.plan.routes}
+        route_of = self.route_of
         expected = JOB_STOPS[job.kind]
         di = job.kind == "delivery_installation"
         for s in stops:
@@ -1102,7 +1103,7 @@ class _Checker:
             )
 
     def check_after(self, by_job: dict[str, list[_Stop]]) -> None:
-        route_of = {r.index: r for r in self.plan.routes}
+        route_of = self.route_of
         for job in self.p.jobs:
             if job.after is None:
                 continue
