@@ -1,0 +1,95 @@
+"""The FastAPI application: ``create_app(settings)``; migrations and the worker start with it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from onestop import __version__
+from onestop.dispatch.schema import PlanRequestIn
+from pydantic.json_schema import models_json_schema
+
+from .db import make_engine, migrate, session_factory, session_scope
+from .errors import BodyGuard, install_handlers
+from .routes import v1_router
+from .schemas import StoredPlanIn
+from .security import ensure_bootstrap
+from .settings import Settings, get_settings
+from .worker import EmbeddedExecutor, Executor, ExternalExecutor
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, executor: Executor | None = None) -> FastAPI:
+    """The service for ``settings`` (read from the environment when omitted).
+
+    Parameters
+    ----------
+    settings
+        Database URL, worker and limits; see ``Settings``.
+    executor
+        Where plan runs go; by default worker threads beside the server when
+        ``settings.embedded_worker``, else external ``onestop worker`` processes.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        migrate(engine)
+        sessions = session_factory(engine)
+        if settings.bootstrap_key:
+            with session_scope(sessions) as s:
+                ensure_bootstrap(s, settings.bootstrap_key)
+        app.state.engine = engine
+        app.state.sessions = sessions
+        runner = executor
+        if runner is None:
+            runner = EmbeddedExecutor(sessions, settings) if settings.embedded_worker else ExternalExecutor()
+        app.state.executor = runner
+        runner.start()
+        try:
+            yield
+        finally:
+            runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="OneStop dispatch service",
+        version=__version__,
+        summary="Plans and serves a day of after-sales field work.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    app.include_router(v1_router())
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        _, defs = models_json_schema(
+            [(PlanRequestIn, "validation"), (StoredPlanIn, "validation")],
+            ref_template="#/components/schemas/{model}",
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+        max_string=settings.max_string_chars,
+    )
+    return app

@@ -1,0 +1,15 @@
+"""One APIRouter per resource, all under /v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import jobs, keys, plans, resources, routes
+
+
+def v1_router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    for module in (resources, jobs, plans, routes, keys):
+        for r in module.routers():
+            router.include_router(r)
+    return router

@@ -1,0 +1,58 @@
+"""Service settings: environment variables (``ONESTOP_*``, ``DATABASE_URL``) with safe defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    Parameters
+    ----------
+    database_url
+        SQLAlchemy URL; ``DATABASE_URL`` (or ``ONESTOP_DATABASE_URL``). A SQLite file by
+        default; ``postgresql://`` URLs are served through psycopg 3.
+    bootstrap_key
+        If set, a dispatcher key with exactly this secret (all zones) exists after start-up:
+        for tests and first installs, before ``onestop keys create`` has been run.
+    embedded_worker
+        Run plan runs in a worker thread beside the server (the embedded default). Turn off
+        when ``onestop worker`` processes do the solving.
+    lease_s
+        Seconds a worker holds a claimed run without a heartbeat before another may take it.
+    poll_s
+        Seconds between a worker's looks for queued runs when nobody wakes it.
+    max_attempts
+        A run whose worker died this many times is failed instead of retried.
+    timezone
+        IANA zone for plans built from stored jobs (``{"date", "zone"}`` bodies).
+    max_body_bytes
+        Larger request bodies answer 413.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./onestop.db",
+        validation_alias=AliasChoices("DATABASE_URL", "ONESTOP_DATABASE_URL", "database_url"),
+    )
+    bootstrap_key: str | None = None
+    embedded_worker: bool = True
+    lease_s: float = Field(default=30.0, gt=0)
+    poll_s: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    timezone: str = "UTC"
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4)
+    max_string_chars: int = Field(default=100_000, ge=100)
+    db_pool_size: int = Field(default=20, ge=1)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,451 @@
+"""Plan runs in the background: claim a run with a lease, solve it in a child process,
+heartbeat while it solves, store the outcome. ``onestop worker`` runs this loop alone;
+the server runs it in a thread beside itself (the embedded default).
+
+A run is claimed by one conditional UPDATE (``status='queued'`` or an expired lease), after
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no run is solved twice at once. A run
+whose worker died is taken again once its lease expires; after ``max_attempts`` it fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import is_sqlite, make_engine, migrate, session_factory, session_scope
+from .models import (
+    RUN_CANCELLED,
+    RUN_FAILED,
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_SUCCEEDED,
+    Event,
+    PlanRun,
+    utcnow,
+)
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    """Where plan runs go once stored. One method matters: ``submit``."""
+
+    def submit(self, run_id: str) -> None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class ExternalExecutor:
+    """Runs are solved by ``onestop worker`` processes polling the database; nothing to do here."""
+
+    def submit(self, run_id: str) -> None:
+        return None
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class EmbeddedExecutor:
+    """Worker threads beside the server, each the same loop ``onestop worker`` runs."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, threads: int = 1) -> None:
+        self.workers = [Worker(sessions, settings) for _ in range(threads)]
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, run_id: str) -> None:
+        for w in self.workers:
+            w.wake()
+
+    def start(self) -> None:
+        for w in self.workers:
+            t = threading.Thread(target=w.run_forever, name=f"plan-worker-{w.owner}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+        for t in self._threads:
+            t.join(timeout=10)
+
+
+class _Child:
+    """A solver process and a thread turning its stdout lines into messages."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "onestop.api.solver_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            close_fds=True,
+        )
+        self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            try:
+                self.messages.put(json.loads(line))
+            except ValueError:
+                log.warning("solver said something unreadable: %r", line[:200])
+        self.messages.put(None)  # the child closed its end: finished or died
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, task: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(task).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.warning("solver process %d did not stop", self.process.pid)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+class Worker:
+    """Claims queued runs and solves them one at a time."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, owner: str | None = None) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._spare: _Child | None = None
+        self._sqlite = is_sqlite(sessions.kw["bind"])
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run_forever(self) -> None:
+        log.info("worker %s started", self.owner)
+        self._spare = self._spawn()  # warm: the first run starts solving at once
+        try:
+            while not self._stop.is_set():
+                try:
+                    run_id = self.claim()
+                except Exception:
+                    log.exception("claiming a run failed")
+                    run_id = None
+                if run_id is None:
+                    self._wake.wait(self.settings.poll_s)
+                    self._wake.clear()
+                    continue
+                try:
+                    self.execute(run_id)
+                except Exception:
+                    log.exception("run %s failed in the worker", run_id)
+                    self._finish(
+                        run_id, RUN_FAILED, error=_error("internal", "the worker failed; see its log")
+                    )
+        finally:
+            if self._spare is not None:
+                self._spare.kill()
+                self._spare = None
+            log.info("worker %s stopped", self.owner)
+
+    def run_once(self) -> bool:
+        """Claim and solve one run if there is one; True when a run was handled."""
+        run_id = self.claim()
+        if run_id is None:
+            return False
+        self.execute(run_id)
+        return True
+
+    # --- claiming ---------------------------------------------------------------------
+
+    def claim(self) -> str | None:
+        """Take one queued run, or a running one whose lease expired."""
+        now = time.time()
+        claimable = or_(
+            PlanRun.status == RUN_QUEUED,
+            (PlanRun.status == RUN_RUNNING) & (PlanRun.lease_expires_at < now),
+        )
+        with session_scope(self.sessions) as s:
+            query = select(PlanRun.id).where(claimable).order_by(PlanRun.created_at).limit(4)
+            if not self._sqlite:
+                query = query.with_for_update(skip_locked=True)
+            for run_id in s.scalars(query).all():
+                taken = s.execute(
+                    update(PlanRun)
+                    .where(PlanRun.id == run_id, claimable)
+                    .values(
+                        status=RUN_RUNNING,
+                        lease_owner=self.owner,
+                        lease_expires_at=now + self.settings.lease_s,
+                        attempts=PlanRun.attempts + 1,
+                        started_at=utcnow(),
+                        phase="claimed",
+                    )
+                ).rowcount
+                if taken == 1:
+                    s.add(Event(kind="run_started", run_id=run_id, data={"worker": self.owner}))
+                    return run_id
+        return None
+
+    # --- solving ----------------------------------------------------------------------
+
+    def _child(self) -> _Child:
+        """A spare child (already importing the planner), replaced at once by a new spare."""
+        child = self._spare if self._spare is not None and self._spare.alive() else None
+        self._spare = None
+        if child is None:
+            child = self._spawn()
+        if not self._stop.is_set():
+            self._spare = self._spawn()
+        return child
+
+    def _spawn(self) -> _Child:
+        return _Child()
+
+    def execute(self, run_id: str) -> None:
+        with session_scope(self.sessions) as s:
+            run = s.get(PlanRun, run_id)
+            if run is None or run.lease_owner != self.owner:
+                return
+            cancelled, attempts = run.cancel_requested, run.attempts
+            task = {
+                "request": run.request,
+                "preset": run.preset,
+                "time_limit_s": run.time_limit_s,
+                "solution_limit": run.solution_limit,
+            }
+        if cancelled:
+            self._finish(run_id, RUN_CANCELLED)
+            return
+        if attempts > self.settings.max_attempts:
+            lost = _error("abandoned", f"the run's worker was lost {attempts - 1} times")
+            self._finish(run_id, RUN_FAILED, error=lost)
+            return
+        child = self._child()
+        try:
+            child.send(task)
+            self._supervise(run_id, child)
+        finally:
+            child.kill()
+
+    def _supervise(self, run_id: str, child: _Child) -> None:
+        beat = max(0.2, self.settings.lease_s / 3)
+        next_beat = time.monotonic() + beat
+        progress: tuple[str, float, int | None] | None = None
+        dirty = False
+        last_write = 0.0
+        while True:
+            if self._stop.is_set():
+                self._release(run_id)
+                return
+            try:
+                message = child.messages.get(timeout=0.2)
+                got = True
+            except queue.Empty:
+                message, got = None, False
+            if got and message is None:
+                code = child.process.wait()
+                self._finish(
+                    run_id, RUN_FAILED, error=_error("solver_crashed", f"the solver process exited ({code})")
+                )
+                return
+            if message is not None:
+                tag = message.get("tag")
+                if tag == "progress":
+                    progress = (message["phase"], message["fraction"], message["best"])
+                    dirty = True
+                elif tag == "done":
+                    violations = message.get("violations")
+                    self._finish(
+                        run_id,
+                        RUN_SUCCEEDED,
+                        plan=message["plan"],
+                        violations=None if violations is None else {"items": violations},
+                        best=progress[2] if progress else None,
+                    )
+                    return
+                elif tag == "error":
+                    kind = message.get("kind", "internal")
+                    titles = {
+                        "request": "the request cannot be planned",
+                        "travel": "the travel data cannot be used",
+                        "internal": "the solver failed",
+                    }
+                    self._finish(
+                        run_id, RUN_FAILED, error=_error(kind, titles.get(kind, kind), message.get("errors"))
+                    )
+                    return
+            now = time.monotonic()
+            if now >= next_beat or (dirty and now - last_write >= 0.5):
+                try:
+                    state = self._heartbeat(run_id, progress if dirty else None)
+                except Exception:  # the database blinked; the lease has slack for the next beat
+                    log.warning("run %s: heartbeat failed", run_id, exc_info=True)
+                    state = "ok"
+                next_beat = now + beat
+                last_write = now
+                dirty = False
+                if state == "lost":
+                    log.warning("run %s: lease lost; leaving it to its new owner", run_id)
+                    return
+                if state == "cancel":
+                    self._finish(run_id, RUN_CANCELLED)
+                    return
+
+    def _heartbeat(self, run_id: str, progress: tuple[str, float, int | None] | None) -> str:
+        values: dict[str, Any] = {"lease_expires_at": time.time() + self.settings.lease_s}
+        if progress is not None:
+            values.update(phase=progress[0], progress=round(progress[1], 4))
+            if progress[2] is not None:
+                values["best_objective"] = progress[2]
+        with session_scope(self.sessions) as s:
+            mine = (PlanRun.id == run_id, PlanRun.lease_owner == self.owner, PlanRun.status == RUN_RUNNING)
+            if s.execute(update(PlanRun).where(*mine).values(**values)).rowcount != 1:
+                return "lost"
+            cancel = s.scalar(select(PlanRun.cancel_requested).where(PlanRun.id == run_id))
+        return "cancel" if cancel else "ok"
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        plan: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        violations: dict[str, Any] | None = None,
+        best: int | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {
+            "status": status,
+            "finished_at": utcnow(),
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "phase": "done" if status == RUN_SUCCEEDED else status,
+        }
+        if status == RUN_SUCCEEDED:
+            values["progress"] = 1.0
+        if plan is not None:
+            values["plan"] = plan
+        if error is not None:
+            values["error"] = error
+        if violations is not None:
+            values["violations"] = violations
+        if best is not None:
+            values["best_objective"] = best
+        with session_scope(self.sessions) as s:
+            done = s.execute(
+                update(PlanRun)
+                .where(PlanRun.id == run_id, PlanRun.lease_owner == self.owner, PlanRun.status == RUN_RUNNING)
+                .values(**values)
+            ).rowcount
+            if done:
+                s.add(Event(kind=f"run_{status}", run_id=run_id))
+        if done and violations and violations.get("items"):
+            log.warning("run %s: the plan breaks %d rules", run_id, len(violations["items"]))
+        return bool(done)
+
+    def _release(self, run_id: str) -> None:
+        """Shutting down: hand the run back to the queue instead of waiting out the lease."""
+        with session_scope(self.sessions) as s:
+            s.execute(
+                update(PlanRun)
+                .where(PlanRun.id == run_id, PlanRun.lease_owner == self.owner, PlanRun.status == RUN_RUNNING)
+                .values(
+                    status=RUN_QUEUED,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    attempts=PlanRun.attempts - 1,
+                    phase=None,
+                )
+            )
+
+
+def _error(kind: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"reason": kind, "detail": detail}
+    if errors:
+        out["errors"] = errors
+    return out
+
+
+def run(
+    *,
+    database_url: str | None = None,
+    lease_s: float | None = None,
+    poll_s: float | None = None,
+    once: bool = False,
+) -> int:
+    """Run a worker in this process until SIGINT/SIGTERM (``onestop worker``); 0 on a clean stop."""
+    overrides: dict[str, Any] = {}
+    if database_url:
+        overrides["database_url"] = database_url
+    if lease_s:
+        overrides["lease_s"] = lease_s
+    if poll_s:
+        overrides["poll_s"] = poll_s
+    settings = Settings(**overrides)
+    engine = make_engine(settings.database_url, pool_size=2)
+    migrate(engine)
+    worker = Worker(session_factory(engine), settings)
+    if once:
+        worker.run_once()
+        engine.dispose()
+        return 0
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping after handing the current run back", signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.run_forever()
+    engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="onestop worker", description="Solve queued plan runs.")
+    parser.add_argument("--database-url", help="overrides DATABASE_URL")
+    parser.add_argument("--lease", type=float, help="lease seconds (default 30)")
+    parser.add_argument("--poll", type=float, help="seconds between looks for work (default 1)")
+    parser.add_argument("--once", action="store_true", help="solve at most one run, then exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
