@@ -116,11 +116,8 @@ def published_runs(*, session: Session, date: dt.date | None = None) -> list[tup
 
 
 def resource_on_published_plan(*, session: Session, resource_id: str) -> str | None:
-    """The date of a published plan (today or later) that routes this resource, if any."""
-    today = dt.date.today() - dt.timedelta(days=1)
+    """The date of a published plan that routes this resource, if any."""
     for pub, _run in published_runs(session=session):
-        if pub.date < today:
-            continue
         if resource_id in plan_index(pub.run_id, session=session)["routes"]:
             return pub.date.isoformat()
     return None

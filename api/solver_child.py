@@ -67,14 +67,14 @@ def main() -> int:
         with lock:
             out.write(json.dumps(message, allow_nan=False, default=str) + "\n")
 
-    last = 0.0
+    last = (0.0, "")
 
     def progress(phase: str, fraction: float, best: int | None) -> None:
         nonlocal last
         now = time.monotonic()
-        if phase == "solving" and now - last < 0.2:
-            return
-        last = now
+        if phase == last[1] and now - last[0] < 0.2:
+            return  # a new phase always goes out; repeats at most five times a second
+        last = (now, phase)
         send({"tag": "progress", "phase": phase, "fraction": float(fraction), "best": best})
 
     try:
