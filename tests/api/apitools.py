@@ -17,7 +17,13 @@ DEPOTS = [
     {"id": "S1", "kind": "service_center", "location": [24.96, 60.19], "name": "Service centre"},
 ]
 TECHNICIANS = [
-    {"id": "T1", "brands": ["acme"], "skills": ["washer"], "start": [24.93, 60.16], "shift": ["08:00", "17:00"]},
+    {
+        "id": "T1",
+        "brands": ["acme"],
+        "skills": ["washer"],
+        "start": [24.93, 60.16],
+        "shift": ["08:00", "17:00"],
+    },
 ]
 COURIERS = [
     {"id": "C1", "depot": "W1", "capacity": {"volume": 10}, "shift": ["08:00", "17:00"]},
@@ -91,7 +97,9 @@ def store_day(client: TestClient, headers: dict[str, str], *, zone: str | None =
         ok(client.post("/v1/jobs", json={**j, "date": DATE, **extra}, headers=headers), 201)
 
 
-def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
+def wait_for(
+    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> Any:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last = None
@@ -103,7 +111,9 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, interval: float
     raise AssertionError(f"timed out after {timeout}s waiting for {what or check}; last={last!r}")
 
 
-def wait_run(client: TestClient, run_id: str, headers: dict[str, str], timeout: float = 60.0) -> dict[str, Any]:
+def wait_run(
+    client: TestClient, run_id: str, headers: dict[str, str], timeout: float = 60.0
+) -> dict[str, Any]:
     """Poll a plan run until it is finished; returns its final state."""
 
     def _done() -> dict[str, Any] | None:

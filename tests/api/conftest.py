@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
 from onestop.api import Settings, create_app
 
 BOOTSTRAP = "test-bootstrap-key"

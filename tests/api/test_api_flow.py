@@ -93,7 +93,11 @@ def test_restart_keeps_everything(make_client):
     """A new server on the same database sees every stored row, run and the published plan."""
     first = make_client()
     store_day(first, AUTH)
-    run = wait_run(first, ok(first.post("/v1/plans", json={"date": DATE, "options": FAST}, headers=AUTH), 202)["id"], AUTH)
+    run = wait_run(
+        first,
+        ok(first.post("/v1/plans", json={"date": DATE, "options": FAST}, headers=AUTH), 202)["id"],
+        AUTH,
+    )
     ok(first.post(f"/v1/plans/{run['id']}/publish", headers=AUTH))
     key = ok(first.post("/v1/keys", json={"role": "technician", "resource": "T1"}, headers=AUTH), 201)["key"]
     first.__exit__(None, None, None)
