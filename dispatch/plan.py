@@ -100,6 +100,12 @@ class _RouteBuilder:
         # which gap each break falls into: gap g lies before visit g (g == len: before the end)
         ends = [r.start_s] + [vs.start_s + self.rp.nodes[vs.node].service_s for vs in visits]
         starts = [vs.start_s for vs in visits] + [r.end_s]
+        # a break before the route starts is taken at the start place before leaving,
+        # one after it ends at the end place before the day is over
+        first_break = min((bt.start_s for bt in r.breaks), default=r.start_s)
+        ends[0] = min(r.start_s, first_break)
+        end_s = max([r.end_s] + [bt.start_s + v.breaks[bt.index].duration_s for bt in r.breaks])
+        starts[-1] = end_s
         gaps: dict[int, list[tuple[int, int, int]]] = {}
         for bt in r.breaks:
             dur = v.breaks[bt.index].duration_s
@@ -111,7 +117,7 @@ class _RouteBuilder:
                 g = next((g for g in range(len(starts)) if bt.start_s <= starts[g]), len(starts) - 1)
             gaps.setdefault(g, []).append((bt.index, bt.start_s, dur))
 
-        depart = r.start_s
+        depart = ends[0]
         if visits and not gaps.get(0):
             # leave as late as the first stop allows: no waiting on the doorstep
             depart = max(r.start_s, visits[0].start_s - self.rp.travel_s(v.start, visits[0].node))
@@ -146,7 +152,7 @@ class _RouteBuilder:
                     depot=task.depot,
                 )
             prev_node, prev_end = vs.node, end
-        arrival, travel, dist = self.place_gap(prev_node, prev_end, v.end, r.end_s, gaps.get(len(visits), []))
+        arrival, travel, dist = self.place_gap(prev_node, prev_end, v.end, end_s, gaps.get(len(visits), []))
         self.stop(
             "end",
             None,

@@ -131,7 +131,7 @@ def plan_day(
         log.warning(
             "search result breaks %d rule(s): %s; using the construction", len(violations), violations[0]
         )
-        seed_result = construct(exp.problem, seed=problem.options.seed)
+        seed_result = construct(exp.problem, seed=problem.options.seed, deadline_s=max(1.0, 0.5 * limit))
         plan = build_plan(
             problem,
             exp,

@@ -194,7 +194,9 @@ def build_model(problem: RoutingProblem) -> _Model:
             >= time_dim.CumulVar(bi) + int(service[pr.before])
         )
 
-    # Breaks: inside their window and inside the route's span.
+    # Breaks: inside their window. Not tied to the route's span: OR-Tools' cumul
+    # scheduler ignores such side constraints and then rejects valid routes; a
+    # break before the start or after the end is laid out by the plan builder.
     break_vars: dict[int, list[pywrapcp.IntervalVar]] = {}
     # indexed by OR-Tools index, not node: starts and ends come last
     visit_transit = [int(service[manager.IndexToNode(i)]) for i in range(manager.GetNumberOfIndices())]
@@ -203,11 +205,12 @@ def build_model(problem: RoutingProblem) -> _Model:
             continue
         ivs = []
         for bi, b in enumerate(v.breaks):
+            # optional, and taken exactly when the vehicle is used: OR-Tools fails
+            # on mandatory breaks of unused vehicles (google/or-tools#1243)
             iv = solver.FixedDurationIntervalVar(
-                b.earliest_s, b.latest_s - b.duration_s, b.duration_s, False, f"break:{vi}:{bi}"
+                b.earliest_s, b.latest_s - b.duration_s, b.duration_s, True, f"break:{vi}:{bi}"
             )
-            solver.Add(iv.StartExpr() >= time_dim.CumulVar(routing.Start(vi)))
-            solver.Add(iv.EndExpr() <= time_dim.CumulVar(routing.End(vi)))
+            solver.Add(iv.PerformedExpr() == routing.ActiveVehicleVar(vi))
             ivs.append(iv)
         time_dim.SetBreakIntervalsOfVehicle(ivs, vi, visit_transit)
         break_vars[vi] = ivs
@@ -230,6 +233,9 @@ def search_parameters(
     params.lns_time_limit.FromMilliseconds(max(1, int(settings.lns_time_limit_s * 1000)))
     if solution_limit is not None:
         params.solution_limit = solution_limit
+    # Without full propagation OR-Tools rejects valid routes of vehicles with
+    # breaks (measured: 58 of 98 routes of a 600-job day refused).
+    params.use_full_propagation = True
     params.log_search = settings.log_search
     return params
 
@@ -256,7 +262,9 @@ def _extract(problem: RoutingProblem, model: _Model, assignment: pywrapcp.Assign
         if not visits:
             continue
         breaks = tuple(
-            BreakTaken(bi, assignment.StartValue(iv)) for bi, iv in enumerate(model.break_vars.get(vi, []))
+            BreakTaken(bi, assignment.StartValue(iv))
+            for bi, iv in enumerate(model.break_vars.get(vi, []))
+            if assignment.PerformedValue(iv)
         )
         routes.append(VehicleRoute(vi, start_s, tuple(visits), end_s, breaks))
     dropped = tuple(i for i in problem.visits if i not in served)

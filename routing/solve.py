@@ -59,7 +59,8 @@ def solve(
     if settings.construction in ("own", "both"):
         from .construct import construct
 
-        seed_result = construct(problem, seed=seed, deadline_s=began + 0.5 * limit)
+        # a budget in seconds: the construction must leave OR-Tools time to improve
+        seed_result = construct(problem, seed=seed, deadline_s=0.6 * limit)
         seed_obj = _objective(problem, seed_result)
         seed_result = RoutingResult(
             seed_result.routes,
@@ -110,7 +111,7 @@ def solve(
         # OR-Tools alone found nothing in time: build routes ourselves.
         from .construct import construct
 
-        best = construct(problem, seed=seed)
+        best = construct(problem, seed=seed, deadline_s=max(0.1, deadline - time.monotonic()))
         best = RoutingResult(best.routes, best.dropped, _objective(problem, best), best.stats)
     total = round(time.monotonic() - began, 3)
     stats = best.stats
