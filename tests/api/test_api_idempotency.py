@@ -1,0 +1,51 @@
+"""Idempotency-Key on job creation: a retried request never makes a second job."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from apitools import DATE, DEPOTS, ok
+from conftest import AUTH
+
+JOB = {"kind": "pickup", "location": [24.92, 60.18], "date": DATE, "to": "S1", "items": {"volume": 1}}
+
+
+def _depots(client):
+    for d in DEPOTS:
+        ok(client.post("/v1/depots", json=d, headers=AUTH), 201)
+
+
+def test_same_key_twice_makes_one_job(client):
+    """The second request with the same key and body gets the first answer and no new job."""
+    _depots(client)
+    headers = {**AUTH, "Idempotency-Key": "order-1234-pickup"}
+    first = client.post("/v1/jobs", json=JOB, headers=headers)
+    second = client.post("/v1/jobs", json=JOB, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert ok(client.get("/v1/jobs", headers=AUTH))["total"] == 1
+    # another key is another job
+    ok(client.post("/v1/jobs", json=JOB, headers={**AUTH, "Idempotency-Key": "order-9999"}), 201)
+    assert ok(client.get("/v1/jobs", headers=AUTH))["total"] == 2
+
+
+def test_same_key_other_body_is_refused(client):
+    """Reusing a key with a different body is a 422 problem, and makes no job."""
+    _depots(client)
+    headers = {**AUTH, "Idempotency-Key": "k-1"}
+    ok(client.post("/v1/jobs", json=JOB, headers=headers), 201)
+    r = client.post("/v1/jobs", json={**JOB, "items": {"volume": 2}}, headers=headers)
+    assert r.status_code == 422 and r.json()["type"].endswith("idempotency-key-reused")
+    assert ok(client.get("/v1/jobs", headers=AUTH))["total"] == 1
+
+
+def test_concurrent_retries_make_one_job(client):
+    """Eight simultaneous requests with one key still make exactly one job, all answered alike."""
+    _depots(client)
+    headers = {**AUTH, "Idempotency-Key": "burst"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.post("/v1/jobs", json=JOB, headers=headers), range(8)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert ok(client.get("/v1/jobs", headers=AUTH))["total"] == 1

@@ -1,0 +1,90 @@
+"""Plan-run workers: leases, one claim per run, and a worker killed mid-solve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from apitools import assert_valid_plan, ok, wait_for, wait_run, whole_request
+from conftest import AUTH, settings_for
+from onestop.api.db import make_engine, migrate, session_factory
+from onestop.api.models import PlanRun
+from onestop.api.worker import Worker
+
+
+def _start_worker(db_url: str, log_path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": db_url, "ONESTOP_LEASE_S": "2", "ONESTOP_POLL_S": "0.2"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "onestop.api.worker"],
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_killed_worker_run_is_taken_up_again(make_client, db_url, tmp_path):
+    """A worker SIGKILLed mid-solve loses its lease; another worker completes the run."""
+    client = make_client(embedded_worker=False)
+    request = whole_request(preset="balanced", time_limit_s=3)
+    run_id = ok(client.post("/v1/plans", json=request, headers=AUTH), 202)["id"]
+    log = tmp_path / "workers.log"
+    first = _start_worker(db_url, log)
+    try:
+
+        def _solving():
+            body = ok(client.get(f"/v1/plans/{run_id}", headers=AUTH))
+            return body if body["progress"]["phase"] == "solving" else None
+
+        wait_for(_solving, timeout=30, what="the first worker to be solving")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    killed = ok(client.get(f"/v1/plans/{run_id}", headers=AUTH))
+    assert killed["status"] == "running" and killed["attempts"] == 1
+
+    second = _start_worker(db_url, log)
+    try:
+        run = wait_run(client, run_id, AUTH, timeout=40)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=15) == 0, log.read_text()
+    assert run["status"] == "succeeded", (run, log.read_text())
+    assert run["attempts"] == 2
+    assert_valid_plan(request, run["plan"])
+
+
+def test_one_run_is_claimed_by_one_worker(db_url):
+    """Workers racing for one queued run: exactly one gets it; an unexpired lease keeps it."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        s.add(
+            PlanRun(
+                id="r1",
+                status="queued",
+                source="request",
+                request=whole_request(),
+                progress=0.0,
+                attempts=0,
+                cancel_requested=False,
+            )
+        )
+    settings = settings_for(db_url, lease_s=0.5)
+    workers = [Worker(sessions, settings, owner=f"w{i}") for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        claims = list(pool.map(lambda w: w.claim(), workers))
+    assert sorted(c for c in claims if c) == ["r1"]
+    assert all(w.claim() is None for w in workers)  # leased, not expired
+    time.sleep(0.6)
+    winner = next(w for w, c in zip(workers, claims, strict=True) if c)
+    other = next(w for w in workers if w is not winner)
+    assert other.claim() == "r1"  # the lease expired: taken over
+    with sessions() as s:
+        run = s.get(PlanRun, "r1")
+        assert run.lease_owner == other.owner and run.attempts == 2
+    engine.dispose()
