@@ -35,6 +35,7 @@ from .models import (
     Job,
     PlanRun,
     PublishedPlan,
+    ServiceZone,
     Technician,
     utcnow,
 )
@@ -238,6 +239,17 @@ def stored_request(
         "couriers": [{**c.data, "id": c.id} for c in session.scalars(couriers_q)],
         "jobs": jobs,
     }
+    zones = [
+        {
+            "type": "Feature",
+            "id": z.id,
+            "properties": {"name": z.data.get("name")},
+            "geometry": z.data["geometry"],
+        }
+        for z in session.scalars(select(ServiceZone).order_by(ServiceZone.id))
+    ]
+    if zones:
+        request["zones"] = {"type": "FeatureCollection", "features": zones}
     if options:
         request["options"] = options
     return request

@@ -215,3 +215,12 @@ class Event(Base):
     run_id: Mapped[str | None] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class ServiceZone(_Stamped, Base):
+    """A service zone: a GeoJSON polygon; its id is the ``zone`` jobs and resources carry."""
+
+    __tablename__ = "zones"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)

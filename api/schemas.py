@@ -188,3 +188,22 @@ class KeyCreated(BaseModel):
     zone: str | None
     resource: str | None
     key: str = Field(description="shown once; only a hash is stored")
+
+
+class ZoneCreate(BaseModel):
+    """A service zone: ``geometry`` is a GeoJSON Polygon or MultiPolygon in [lon, lat]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Zone
+    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    geometry: dict[str, Any]
+
+
+class ZoneOut(ZoneCreate):
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ZonePage(Page):
+    items: list[ZoneOut]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import jobs, keys, plans, resources, routes
+from . import jobs, keys, plans, resources, routes, zones
 
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for module in (resources, jobs, plans, routes, keys):
+    for module in (resources, zones, jobs, plans, routes, keys):
         for r in module.routers():
             router.include_router(r)
     return router

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from onestop.dispatch.errors import RequestError
 from onestop.dispatch.model import parse_request
+from onestop.dispatch.planner import zones_of
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -115,13 +116,13 @@ def create_run(
             where = f" in zone {zone!r}" if zone else ""
             raise validation_problem([field_error("date", f"no open jobs stored for {stored.date}{where}")])
         try:
-            parse_request(payload)
+            zones_of(parse_request(payload))
         except RequestError as exc:
             raise crud.stored_data_problem(exc, payload) from None
         source, date = "stored", stored.date
     else:
         require_dispatcher(who, None)  # a whole request belongs to no zone
-        parse_request(body)  # RequestError → 422 naming the field, before anything is queued
+        zones_of(parse_request(body))  # RequestError → 422 naming the field, before anything is queued
         payload, source, zone = body, "request", None
         date = dt.date.fromisoformat(body["date"])
     run = crud.create_run(
