@@ -1,0 +1,432 @@
+"""PyVRP as a second backend, for problems whose every rule PyVRP models exactly.
+
+PyVRP (0.14.1: iterated local search) is far stronger than OR-Tools on plain
+VRPTW and pickup-delivery, but it knows fewer rules. :func:`fits` says whether
+a :class:`RoutingProblem` can be translated without losing or loosening any
+rule; :func:`solve_pyvrp` translates, solves and translates back, then checks
+the result with :func:`routing.check.check_result` and refuses to hand back
+anything that fails. This is the only module that imports ``pyvrp``, and only
+inside functions, so the package works without it.
+
+The translation:
+
+- One PyVRP location per problem location (the matrices are used as they are);
+  one depot per distinct terminal location; one client per single visit; one
+  ``Shipment`` per (pickup, delivery) pair (PyVRP keeps both on one route,
+  pickup first).
+- Arc costs: each distinct (``cost_per_m``, ``cost_per_travel_s``) gets a
+  routing profile whose "distance" matrix is ``cost_per_m·distances +
+  cost_per_travel_s·durations`` with unit distance cost 1, so any mix of the
+  two is exact. Durations are the problem's for time.
+- Vehicles with identical terms form one vehicle type; ``shift`` is the type's
+  [tw_early, tw_late] (capped by ``horizon_s``); ``fixed_cost`` carries over.
+- Demands: load starts at zero and only grows at single visits, which is
+  PyVRP's ``pickup``; a pair's +q/-q is the shipment's ``amount``.
+- ``max_stops`` becomes one more load dimension in which every counted single
+  visit picks up 1 and the capacity is ``max_stops``.
+- Optional visits: ``required=False`` with ``prize = penalty``, so PyVRP's
+  uncollected prizes equal OneStop's drop penalties. Groups whose options are
+  all single nodes become mutually exclusive ``ClientGroup`` s, each member
+  carrying the group's penalty as prize: PyVRP then counts ``(m - 1)·penalty``
+  more than OneStop whatever it serves (a constant, so the optimum is the same).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .check import check_result, objective_of
+from .errors import SolverError
+from .problem import RoutingProblem
+from .result import RoutingResult, SolveStats, VehicleRoute, Visit
+
+__all__ = ["fits", "why_not", "solve_pyvrp"]
+
+log = logging.getLogger(__name__)
+
+#: Called with (objective, elapsed seconds) on each improvement.
+OnSolution = Callable[[int, float], None]
+
+_INT_MAX = int(np.iinfo(np.int64).max)
+#: Matrix entries and times above this risk overflow inside PyVRP's sums.
+_SAFE_MAX = 2**40
+
+
+def why_not(problem: RoutingProblem) -> list[str]:
+    """Every reason PyVRP 0.14.1 cannot model ``problem`` exactly; [] if it can.
+
+    Kept separate from :func:`fits` so a caller (or a log line) can say why the
+    OR-Tools backend was chosen.
+    """
+    out: list[str] = []
+    if not problem.vehicles:
+        out.append("no vehicles")
+    if not problem.visits:
+        out.append("no visits")
+    nodes = problem.nodes
+    used = sorted({n.location for n in nodes})
+    if used:
+        sub_d = problem.distances[np.ix_(used, used)]
+        sub_t = problem.durations[np.ix_(used, used)]
+        if (sub_d < 0).any() or (sub_t < 0).any():
+            out.append("a matrix entry marks a pair with no route")
+        if max(int(sub_d.max()), int(sub_t.max())) > _SAFE_MAX:
+            out.append("matrix entries too large")
+    if problem.precedences:
+        out.append("precedences")
+    for k, v in enumerate(problem.vehicles):
+        if v.breaks:
+            out.append(f"vehicle {k} has breaks")
+        if v.cost_per_span_s:
+            out.append(f"vehicle {k} has a span cost")
+        if v.shift[0] < 0:
+            out.append(f"vehicle {k} shift starts before time 0")
+    all_vehicles = frozenset(range(problem.num_vehicles))
+    for i in problem.visits:
+        node = nodes[i]
+        if len(node.windows) > 1:
+            out.append(f"node {i} has several windows")
+        if node.windows and node.windows[0][0] < 0:
+            out.append(f"node {i} window opens before time 0")
+        if node.allowed_vehicles is not None and not node.allowed_vehicles >= all_vehicles:
+            out.append(f"node {i} allows only some vehicles")
+
+    paired = [n for pd in problem.pairs for n in pd]
+    if len(set(paired)) != len(paired):
+        out.append("a node sits in several pairs")
+    paired_set = set(paired)
+    for p, d in problem.pairs:
+        q = _demand(problem, p)
+        if any(x < 0 for x in q) or _demand(problem, d) != tuple(-x for x in q):
+            out.append(f"pair ({p}, {d}) demands are not +q and -q")
+    limits = any(v.max_stops is not None for v in problem.vehicles)
+    if limits and any(nodes[n].counts_as_stop for n in paired_set):
+        out.append("max_stops with paired nodes that count as stops")
+    grouped: set[int] = set()
+    for gi, g in enumerate(problem.groups):
+        if any(len(opt) != 1 for opt in g.options):
+            out.append(f"group {gi} has an option of several nodes")
+        grouped.update(i for opt in g.options for i in opt)
+    if grouped & paired_set:
+        out.append("a paired node sits in a group")
+    for i in problem.visits:
+        if i not in paired_set and any(x < 0 for x in _demand(problem, i)):
+            out.append(f"node {i} drops off load it never picked up (negative demand)")
+    return out
+
+
+def fits(problem: RoutingProblem) -> bool:
+    """Whether PyVRP 0.14.1 models every rule of ``problem`` exactly."""
+    return not why_not(problem)
+
+
+def _demand(problem: RoutingProblem, i: int) -> tuple[int, ...]:
+    """Demand of node ``i`` with empty read as zero in every dimension."""
+    return problem.nodes[i].demand or (0,) * len(problem.dimensions)
+
+
+@dataclass
+class _Model:
+    """PyVRP data plus the maps back to problem indices."""
+
+    data: Any
+    client_node: list[int]  # PyVRP client index -> node
+    shipment_nodes: list[tuple[int, int]]  # PyVRP shipment index -> (pickup, delivery)
+    type_vehicles: list[list[int]]  # vehicle type -> problem vehicles
+    prize_offset: int = 0  # PyVRP cost minus OneStop objective, whatever is served
+    profiles: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def _build(problem: RoutingProblem) -> _Model:
+    """Translate ``problem`` (which :func:`fits`) into ``pyvrp.ProblemData``."""
+    import pyvrp
+
+    nodes = problem.nodes
+    stops_dim = any(v.max_stops is not None for v in problem.vehicles)
+    n_visits = len(problem.visits)
+
+    def load(q: tuple[int, ...], stop: int) -> list[int]:
+        return [*q, stop] if stops_dim else list(q)
+
+    n_loc = problem.durations.shape[0]
+    locations = [pyvrp.Location(x=0, y=0) for _ in range(n_loc)]
+
+    depot_locs = sorted(
+        {nodes[v.start].location for v in problem.vehicles}
+        | {nodes[v.end].location for v in problem.vehicles}
+    )
+    depot_of = {loc: i for i, loc in enumerate(depot_locs)}
+    depots = [pyvrp.Depot(location=loc) for loc in depot_locs]
+
+    group_of = problem.group_of()
+    paired = {n for pd in problem.pairs for n in pd}
+    singles = [i for i in problem.visits if i not in paired]
+    client_of: dict[int, int] = {}
+    clients = []
+    offset = 0
+    ex_groups: list[tuple[int, int]] = []  # (group index, PyVRP group index)
+    for gi, g in enumerate(problem.groups):
+        if len(g.options) > 1:
+            ex_groups.append((gi, len(ex_groups)))
+    ex_of = dict(ex_groups)
+    for i in singles:
+        node = nodes[i]
+        early, late = node.windows[0] if node.windows else (0, _INT_MAX)
+        group: int | None = None
+        if i in group_of:
+            g = problem.groups[group_of[i]]
+            required, prize = g.penalty is None, g.penalty or 0
+            if group_of[i] in ex_of:
+                group = ex_of[group_of[i]]
+                required = False  # the group carries "required"
+        else:
+            required, prize = node.penalty is None, node.penalty or 0
+        client_of[i] = len(clients)
+        clients.append(
+            pyvrp.Client(
+                location=node.location,
+                pickup=load(_demand(problem, i), int(node.counts_as_stop)),
+                service_duration=node.service_s,
+                tw_early=early,
+                tw_late=late,
+                prize=prize,
+                required=required,
+                group=group,
+            )
+        )
+    groups = []
+    for gi, _ in ex_groups:
+        g = problem.groups[gi]
+        members = [client_of[opt[0]] for opt in g.options]
+        groups.append(pyvrp.ClientGroup(members, required=g.penalty is None))
+        if g.penalty is not None:
+            offset += (len(members) - 1) * g.penalty
+
+    shipments = []
+    for p, d in problem.pairs:
+        pn, dn = nodes[p], nodes[d]
+        pe, pl = pn.windows[0] if pn.windows else (0, _INT_MAX)
+        de, dl = dn.windows[0] if dn.windows else (0, _INT_MAX)
+        required = pn.penalty is None or dn.penalty is None
+        shipments.append(
+            pyvrp.Shipment(
+                pickup_location=pn.location,
+                delivery_location=dn.location,
+                pickup_tw_early=pe,
+                pickup_tw_late=pl,
+                pickup_service_duration=pn.service_s,
+                delivery_tw_early=de,
+                delivery_tw_late=dl,
+                delivery_service_duration=dn.service_s,
+                amount=load(_demand(problem, p), 0),
+                prize=0 if required else (pn.penalty or 0) + (dn.penalty or 0),
+                required=required,
+            )
+        )
+
+    profiles: dict[tuple[int, int], int] = {}
+    dist_mats: list[np.ndarray] = []
+    dur = np.asarray(problem.durations, dtype=np.int64)
+    types: dict[tuple[object, ...], list[int]] = {}
+    for k, v in enumerate(problem.vehicles):
+        key = (
+            v.start,
+            v.end,
+            v.shift,
+            v.capacity,
+            v.max_stops,
+            v.fixed_cost,
+            v.cost_per_m,
+            v.cost_per_travel_s,
+        )
+        types.setdefault(key, []).append(k)
+        coef = (v.cost_per_m, v.cost_per_travel_s)
+        if coef not in profiles:
+            profiles[coef] = len(dist_mats)
+            cost = coef[0] * np.asarray(problem.distances, dtype=np.int64) + coef[1] * dur
+            dist_mats.append(np.maximum(cost, 0))  # unused locations may hold negatives
+    vehicle_types = []
+    type_vehicles = list(types.values())
+    for ks in type_vehicles:
+        v = problem.vehicles[ks[0]]
+        cap = list(v.capacity) + ([v.max_stops if v.max_stops is not None else n_visits] if stops_dim else [])
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=len(ks),
+                capacity=cap,
+                start_depot=depot_of[nodes[v.start].location],
+                end_depot=depot_of[nodes[v.end].location],
+                fixed_cost=v.fixed_cost,
+                tw_early=v.shift[0],
+                tw_late=min(v.shift[1], problem.horizon_s),
+                unit_distance_cost=1,
+                unit_duration_cost=0,
+                profile=profiles[(v.cost_per_m, v.cost_per_travel_s)],
+            )
+        )
+    dur_mats = [np.maximum(dur, 0)] * len(dist_mats)
+    data = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=dist_mats,
+        duration_matrices=dur_mats,
+        groups=groups,
+        shipments=shipments,
+    )
+    return _Model(data, singles, list(problem.pairs), type_vehicles, offset, profiles)
+
+
+def _schedule(problem: RoutingProblem, vehicle: int, nodes: list[int]) -> VehicleRoute:
+    """Earliest-start times from the shift start (no span cost, so earliest is best)."""
+    veh = problem.vehicles[vehicle]
+    prev, t = veh.start, veh.shift[0]
+    visits = []
+    for n in nodes:
+        arrive = t + problem.travel_s(prev, n)
+        windows = problem.nodes[n].windows
+        start = max(arrive, windows[0][0]) if windows else arrive
+        visits.append(Visit(node=n, start_s=start))
+        prev, t = n, start + problem.nodes[n].service_s
+    end = t + problem.travel_s(prev, veh.end)
+    return VehicleRoute(vehicle=vehicle, start_s=veh.shift[0], visits=tuple(visits), end_s=end)
+
+
+def _convert(problem: RoutingProblem, model: _Model, solution: Any) -> tuple[RoutingResult, int]:
+    """A PyVRP solution as a :class:`RoutingResult` (objective recomputed)."""
+    import pyvrp
+
+    free = [list(ks) for ks in model.type_vehicles]
+    routes = []
+    for route in solution.routes():
+        seq: list[int] = []
+        for act in route.schedule():
+            if act.type == pyvrp.ActivityType.CLIENT:
+                seq.append(model.client_node[act.idx])
+            elif act.type == pyvrp.ActivityType.PICKUP:
+                seq.append(model.shipment_nodes[act.idx][0])
+            elif act.type == pyvrp.ActivityType.DELIVERY:
+                seq.append(model.shipment_nodes[act.idx][1])
+        if not seq:
+            continue
+        t = route.vehicle_type()
+        if not free[t]:
+            raise SolverError(f"PyVRP used more vehicles of type {t} than exist.")
+        routes.append(_schedule(problem, free[t].pop(0), seq))
+    routes.sort(key=lambda r: r.vehicle)
+    served = {v.node for r in routes for v in r.visits}
+    dropped = tuple(i for i in problem.visits if i not in served)
+    result = RoutingResult(tuple(routes), dropped, 0)
+    obj = objective_of(problem, result)
+    return RoutingResult(result.routes, dropped, obj), obj
+
+
+class _Stop:
+    """MaxRuntime that also reports each new best feasible cost (PyVRP calls the
+    stopping criterion with it every iteration, so this costs nothing)."""
+
+    def __init__(self, limit_s: float, began: float, offset: int, on_solution: OnSolution | None) -> None:
+        self.deadline = began + limit_s
+        self.began = began
+        self.offset = offset
+        self.on_solution = on_solution
+        self.best: int | None = None
+        self.trace: list[tuple[float, int]] = []
+
+    def __call__(self, best_cost: float) -> bool:
+        now = time.monotonic()
+        # infeasible bests come in as a huge sentinel; report only real costs
+        if best_cost < _INT_MAX // 2 and (self.best is None or best_cost < self.best):
+            self.best = int(best_cost)
+            value = self.best - self.offset
+            self.trace.append((round(now - self.began, 3), value))
+            if self.on_solution is not None:
+                self.on_solution(value, now - self.began)
+        return now >= self.deadline
+
+
+def solve_pyvrp(
+    problem: RoutingProblem,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    on_solution: OnSolution | None = None,
+) -> RoutingResult:
+    """Solve ``problem`` (which must :func:`fit <fits>`) with PyVRP.
+
+    Parameters
+    ----------
+    problem
+        A problem for which :func:`fits` is True.
+    time_limit_s
+        Wall-clock budget, model building included (PyVRP's initial local
+        search may overrun it slightly on large instances).
+    seed
+        PyVRP's random seed.
+    on_solution
+        Called with (objective, elapsed seconds) on each new best feasible
+        solution PyVRP finds; the objective is OneStop's.
+
+    Returns
+    -------
+    RoutingResult
+        A result that passed :func:`check_result`, with earliest-start times.
+
+    Raises
+    ------
+    SolverError
+        When the problem does not fit, pyvrp is missing, PyVRP's best solution
+        is infeasible, or the converted result fails the independent check:
+        the caller should fall back to OR-Tools.
+    """
+    began = time.monotonic()
+    reasons = why_not(problem)
+    if reasons:
+        raise SolverError(f"PyVRP cannot model this problem: {'; '.join(reasons)}.")
+    try:
+        import pyvrp
+    except ImportError as exc:
+        raise SolverError("pyvrp is not installed.") from exc
+
+    model = _build(problem)
+    stop = _Stop(time_limit_s, began, model.prize_offset, on_solution)
+    try:
+        res = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False)
+    except Exception as exc:  # the C++ core raises plain RuntimeErrors
+        raise SolverError(f"PyVRP failed: {exc}") from exc
+    best = res.best
+    if not best.is_feasible():
+        raise SolverError("PyVRP found no feasible solution within the time limit.")
+    result, obj = _convert(problem, model, best)
+    expected = (
+        int(best.distance_cost() + best.fixed_vehicle_cost() + best.uncollected_prizes()) - model.prize_offset
+    )
+    if obj != expected:
+        # not an error by itself (check_result is the judge), but a translation smell
+        log.warning("PyVRP cost %d differs from the recomputed objective %d", expected, obj)
+    violations = check_result(problem, result)
+    if violations:
+        raise SolverError(
+            f"PyVRP's solution fails the check ({len(violations)} violations): {'; '.join(violations[:3])}"
+        )
+    runtime = round(time.monotonic() - began, 3)
+    if not stop.trace or stop.trace[-1][1] != obj:
+        stop.trace.append((runtime, obj))
+        if on_solution is not None:
+            on_solution(obj, time.monotonic() - began)
+    log.debug("PyVRP: objective %d in %.2f s, %d iterations", obj, runtime, res.num_iterations)
+    stats = SolveStats(
+        runtime_s=runtime,
+        solutions=len(stop.trace),
+        status="pyvrp",
+        construction="pyvrp",
+        objective_trace=tuple(stop.trace),
+    )
+    return RoutingResult(result.routes, result.dropped, obj, stats)
