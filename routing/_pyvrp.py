@@ -76,8 +76,12 @@ def why_not(problem: RoutingProblem) -> list[str]:
         sub_t = problem.durations[np.ix_(used, used)]
         if (sub_d < 0).any() or (sub_t < 0).any():
             out.append("a matrix entry marks a pair with no route")
-        if max(int(sub_d.max()), int(sub_t.max())) > _SAFE_MAX:
-            out.append("matrix entries too large")
+        top_d, top_t = int(sub_d.max()), int(sub_t.max())
+        top_cost = max(
+            (v.cost_per_m * top_d + v.cost_per_travel_s * top_t for v in problem.vehicles), default=0
+        )
+        if max(top_d, top_t, top_cost) > _SAFE_MAX:
+            out.append("matrix entries (or entries times unit costs) too large for safe sums")
     if problem.precedences:
         out.append("precedences")
     for k, v in enumerate(problem.vehicles):
