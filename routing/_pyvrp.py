@@ -46,7 +46,7 @@ from .errors import SolverError
 from .problem import RoutingProblem
 from .result import RoutingResult, SolveStats, VehicleRoute, Visit
 
-__all__ = ["fits", "why_not", "solve_pyvrp"]
+__all__ = ["available", "fits", "why_not", "solve_pyvrp"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,16 @@ OnSolution = Callable[[int, float], None]
 _INT_MAX = int(np.iinfo(np.int64).max)
 #: Matrix entries and times above this risk overflow inside PyVRP's sums.
 _SAFE_MAX = 2**40
+
+
+def available() -> bool:
+    """Whether pyvrp is installed (an optional dependency), without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("pyvrp") is not None
+    except ValueError:  # sys.modules["pyvrp"] is None: import blocked
+        return False
 
 
 def why_not(problem: RoutingProblem) -> list[str]:
@@ -336,8 +346,17 @@ class _Stop:
     """MaxRuntime that also reports each new best feasible cost (PyVRP calls the
     stopping criterion with it every iteration, so this costs nothing)."""
 
-    def __init__(self, limit_s: float, began: float, offset: int, on_solution: OnSolution | None) -> None:
+    def __init__(
+        self,
+        limit_s: float,
+        began: float,
+        offset: int,
+        on_solution: OnSolution | None,
+        max_iterations: int | None = None,
+    ) -> None:
         self.deadline = began + limit_s
+        self.max_iterations = max_iterations
+        self.iterations = 0
         self.began = began
         self.offset = offset
         self.on_solution = on_solution
@@ -353,6 +372,9 @@ class _Stop:
             self.trace.append((round(now - self.began, 3), value))
             if self.on_solution is not None:
                 self.on_solution(value, now - self.began)
+        self.iterations += 1
+        if self.max_iterations is not None and self.iterations > self.max_iterations:
+            return True
         return now >= self.deadline
 
 
@@ -362,6 +384,7 @@ def solve_pyvrp(
     time_limit_s: float,
     seed: int = 0,
     on_solution: OnSolution | None = None,
+    max_iterations: int | None = None,
 ) -> RoutingResult:
     """Solve ``problem`` (which must :func:`fit <fits>`) with PyVRP.
 
@@ -377,6 +400,9 @@ def solve_pyvrp(
     on_solution
         Called with (objective, elapsed seconds) on each new best feasible
         solution PyVRP finds; the objective is OneStop's.
+    max_iterations
+        Also stop after this many PyVRP iterations: with a fixed seed the
+        result is then repeatable whatever the machine's speed (tests).
 
     Returns
     -------
@@ -400,7 +426,7 @@ def solve_pyvrp(
         raise SolverError("pyvrp is not installed.") from exc
 
     model = _build(problem)
-    stop = _Stop(time_limit_s, began, model.prize_offset, on_solution)
+    stop = _Stop(time_limit_s, began, model.prize_offset, on_solution, max_iterations)
     try:
         res = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False)
     except Exception as exc:  # the C++ core raises plain RuntimeErrors

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,7 @@ def test_li_lim_pairs_are_honoured() -> None:
     """A Li & Lim instance comes back valid: every pair on one vehicle, pickup first."""
     problem = read_instance(SHARED / "lilim/lc101.txt").problem
     result = solve_pyvrp(problem, time_limit_s=1.0)
+    assert result.stats.status == "pyvrp"
     assert check_result(problem, result, objective=True) == []
     assert not result.dropped
 
@@ -102,3 +105,35 @@ def test_single_node_alternatives_become_an_exclusive_group() -> None:
     result = solve_pyvrp(problem, time_limit_s=0.3)
     assert check_result(problem, result, objective=True) == []
     assert set(result.dropped) == {5, 6}
+
+
+def test_max_iterations_makes_runs_repeatable() -> None:
+    """With a seed and an iteration cap, two runs return the same routes."""
+    problem = line_problem(cost_per_travel_s=0, cost_per_m=1)
+    a = solve_pyvrp(problem, time_limit_s=5.0, seed=3, max_iterations=50)
+    b = solve_pyvrp(problem, time_limit_s=5.0, seed=3, max_iterations=50)
+    assert a.routes == b.routes and a.objective == b.objective
+    assert a.stats.runtime_s < 5.0
+
+
+def test_works_without_pyvrp_installed() -> None:
+    """With pyvrp unimportable, fits still answers and solve_pyvrp raises SolverError."""
+    code = (
+        "import sys; sys.modules['pyvrp'] = None\n"
+        "from onestop.routing import SolverError\n"
+        "from onestop.routing import _pyvrp\n"
+        "from onestop.routing.instances import read_instance\n"
+        "assert not _pyvrp.available()\n"
+        "p = read_instance(sys.argv[1]).problem\n"
+        "assert _pyvrp.fits(p)\n"
+        "try:\n"
+        "    _pyvrp.solve_pyvrp(p, time_limit_s=0.1)\n"
+        "except SolverError as exc:\n"
+        "    assert 'not installed' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('no SolverError')\n"
+    )
+    path = SHARED / "solomon/C101.txt"
+    if not path.exists():
+        pytest.skip("shared/instances not present")
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
