@@ -266,6 +266,11 @@ def _extract(problem: RoutingProblem, model: _Model, assignment: pywrapcp.Assign
             for bi, iv in enumerate(model.break_vars.get(vi, []))
             if assignment.PerformedValue(iv)
         )
+        # a break OR-Tools puts before departure or after return is taken at home
+        # or at the depot: the route's span grows to hold it
+        durations = [problem.vehicles[vi].breaks[b.index].duration_s for b in breaks]
+        start_s = min([start_s] + [b.start_s for b in breaks])
+        end_s = max([end_s] + [b.start_s + d for b, d in zip(breaks, durations, strict=True)])
         routes.append(VehicleRoute(vi, start_s, tuple(visits), end_s, breaks))
     dropped = tuple(i for i in problem.visits if i not in served)
     return RoutingResult(tuple(routes), dropped, int(assignment.ObjectiveValue()))

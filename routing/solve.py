@@ -6,6 +6,7 @@ import logging
 import time
 
 from ._ortools import OnSolution, solve_ortools
+from .decompose import CLUSTER_VEHICLES, improve_by_clusters
 from .problem import RoutingProblem
 from .result import RoutingResult, SolveStats
 from .settings import PRESETS, SolverSettings
@@ -17,6 +18,30 @@ def _objective(problem: RoutingProblem, result: RoutingResult) -> int:
     from .check import objective_of
 
     return objective_of(problem, result)
+
+
+def _improve(
+    problem: RoutingProblem,
+    settings: SolverSettings,
+    start: RoutingResult,
+    time_limit_s: float,
+    seed: int,
+    solution_limit: int | None,
+    on_solution: OnSolution | None,
+) -> RoutingResult | None:
+    """OR-Tools from our routes: on the whole problem when it is small, else cluster by cluster."""
+    if problem.num_vehicles > CLUSTER_VEHICLES and solution_limit is None:
+        return improve_by_clusters(
+            problem, start, settings, time_limit_s=time_limit_s, seed=seed, on_solution=on_solution
+        )
+    return solve_ortools(
+        problem,
+        settings,
+        time_limit_s=time_limit_s,
+        solution_limit=solution_limit,
+        initial=start,
+        on_solution=on_solution,
+    )
 
 
 def solve(
@@ -78,31 +103,18 @@ def solve(
     best = seed_result
     candidates: list[RoutingResult] = []
     remaining = deadline - time.monotonic()
-    if remaining > 0.05:
-        initial = seed_result if settings.construction == "own" else None
+    if remaining > 0.05 and settings.construction in ("ortools", "both"):
+        share = remaining if settings.construction == "ortools" else remaining / 2
         found = solve_ortools(
-            problem,
-            settings,
-            time_limit_s=remaining if settings.construction != "both" else remaining / 2,
-            solution_limit=solution_limit,
-            initial=initial,
-            on_solution=on_solution,
+            problem, settings, time_limit_s=share, solution_limit=solution_limit, on_solution=on_solution
         )
         if found is not None:
             candidates.append(found)
-        if settings.construction == "both" and seed_result is not None:
-            remaining = deadline - time.monotonic()
-            if remaining > 0.05:
-                found = solve_ortools(
-                    problem,
-                    settings,
-                    time_limit_s=remaining,
-                    solution_limit=solution_limit,
-                    initial=seed_result,
-                    on_solution=on_solution,
-                )
-                if found is not None:
-                    candidates.append(found)
+    remaining = deadline - time.monotonic()
+    if remaining > 0.05 and seed_result is not None:
+        found = _improve(problem, settings, seed_result, remaining, seed, solution_limit, on_solution)
+        if found is not None:
+            candidates.append(found)
     for cand in candidates:
         obj = _objective(problem, cand)
         if best is None or obj < best.objective:
