@@ -8,7 +8,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from onestop.dispatch.errors import RequestError
@@ -109,17 +108,18 @@ def list_rows(
     return list(rows), int(total)
 
 
-def published_runs(*, session: Session, date: dt.date | None = None) -> list[tuple[PublishedPlan, PlanRun]]:
-    query = select(PublishedPlan, PlanRun).join(PlanRun, PlanRun.id == PublishedPlan.run_id)
+def published_plans(*, session: Session, date: dt.date | None = None) -> list[PublishedPlan]:
+    """The active plans (of ``date``), without loading the plans themselves."""
+    query = select(PublishedPlan).order_by(PublishedPlan.zone)
     if date is not None:
         query = query.where(PublishedPlan.date == date)
-    return [(p, r) for p, r in session.execute(query).all()]
+    return list(session.scalars(query))
 
 
 def resource_on_published_plan(*, session: Session, resource_id: str) -> str | None:
     """The date of a published plan that routes this resource, if any."""
-    for pub, _run in published_runs(session=session):
-        if resource_id in plan_index(pub.run_id, session=session)["routes"]:
+    for pub in published_plans(session=session):
+        if resource_id in cached_plan_index(pub.run_id, session=session)["routes"]:
             return pub.date.isoformat()
     return None
 
@@ -327,7 +327,7 @@ def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[Publ
     else:
         pub = PublishedPlan(date=date, zone=zone_key, run_id=run.id, published_by=by, published_at=utcnow())
         session.add(pub)
-    index = plan_index(run.id, session=session)
+    index = cached_plan_index(run.id, session=session)
     job_ids = [j["id"] for j in run.request.get("jobs", [])]
     for chunk_start in range(0, len(job_ids), 500):
         chunk = job_ids[chunk_start : chunk_start + 500]
@@ -349,10 +349,7 @@ def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[Publ
 _COURIER_FIRST = ("deliver", "swap", "collect", "load", "unload", "install", "visit")
 
 
-@lru_cache(maxsize=64)
-def _index_of(run_id: str, plan_json: str, request_json: str) -> dict[str, Any]:
-    plan = json.loads(plan_json)
-    request = json.loads(request_json)
+def _index_of(plan: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     jobs = {j["id"]: j for j in request.get("jobs", [])}
     depots = {d["id"]: d for d in request.get("depots", [])}
     routes: dict[str, dict[str, Any]] = {}
@@ -403,7 +400,7 @@ def plan_index(run_id: str, *, session: Session) -> dict[str, Any]:
     run = session.get(PlanRun, run_id)
     if run is None or run.plan is None:
         return {"routes": {}, "job_resource": {}, "job_stops": {}}
-    return _index_of(run_id, json.dumps(run.plan), json.dumps(run.request))
+    return _index_of(run.plan, run.request)
 
 
 _INDEX_CACHE: dict[str, dict[str, Any]] = {}
@@ -423,7 +420,7 @@ def cached_plan_index(run_id: str, *, session: Session) -> dict[str, Any]:
 def route_of(*, session: Session, resource_id: str, date: dt.date) -> dict[str, Any] | None:
     """The resource's route on the published plans of ``date``, or None when none is published."""
     found: dict[str, Any] | None = None
-    for pub, _run in published_runs(session=session, date=date):
+    for pub in published_plans(session=session, date=date):
         index = cached_plan_index(pub.run_id, session=session)
         route = index["routes"].get(resource_id)
         if found is None:

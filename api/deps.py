@@ -1,43 +1,92 @@
-"""Dependencies: the settings, a database session per request, and the principal."""
+"""Dependencies: the settings, a database session per request, and the principal.
+
+Hot paths matter (route fetches by every app, every few seconds): the session is made on
+the event loop (no I/O until its first query) and the principal behind a token is kept
+for ``AUTH_CACHE_S`` seconds, so a request costs one hop to the thread pool for its
+queries plus one for the commit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import threading
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from .errors import Problem, forbidden
 from .security import Principal, authenticate
 from .settings import Settings
 
+#: Seconds a verified key stays trusted in this process (revocations here apply at once).
+AUTH_CACHE_S = 5.0
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     session: Session = request.app.state.sessions()
     try:
         yield session
-        session.commit()
+        await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        await run_in_threadpool(session.close)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+class PrincipalCache:
+    """Token digest → (principal, expiry); small, per process, cleared on revocation."""
+
+    def __init__(self, ttl_s: float = AUTH_CACHE_S, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._items: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._items.get(self.digest(token))
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, token: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[self.digest(token)] = (principal, time.monotonic() + self.ttl_s)
+
+    def forget_key(self, key_id: str) -> None:
+        with self._lock:
+            for k in [k for k, (p, _) in self._items.items() if p.key_id == key_id]:
+                del self._items[k]
+
+
 def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def _lookup(request: Request, token: str) -> Principal | None:
+    with request.app.state.sessions() as session:
+        return authenticate(session, token)
+
+
+async def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
@@ -45,9 +94,13 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("the Authorization header must be 'Bearer <key>'")
-    principal = authenticate(session, token)
+    cache: PrincipalCache = request.app.state.principals
+    principal = cache.get(token)
     if principal is None:
-        raise _unauthorized("the API key is not valid")
+        principal = await run_in_threadpool(_lookup, request, token)
+        if principal is None:
+            raise _unauthorized("the API key is not valid")
+        cache.put(token, principal)
     return principal
 
 
@@ -65,7 +118,7 @@ def require_dispatcher(principal: Principal, zone: str | None = None, *, any_zon
         raise forbidden(f"this key is limited to zone {principal.zone!r}, not {where}")
 
 
-def get_dispatcher(principal: PrincipalDep) -> Principal:
+async def get_dispatcher(principal: PrincipalDep) -> Principal:
     if not principal.is_dispatcher:
         raise forbidden(f"a {principal.role} key may not do this")
     return principal

@@ -13,6 +13,7 @@ from onestop.dispatch.schema import PlanRequestIn
 from pydantic.json_schema import models_json_schema
 
 from .db import make_engine, migrate, session_factory, session_scope
+from .deps import PrincipalCache
 from .errors import BodyGuard, install_handlers
 from .routes import v1_router
 from .schemas import StoredPlanIn
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.principals = PrincipalCache()
     install_handlers(app)
     app.include_router(v1_router())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ..deps import DispatcherDep, SessionDep, require_dispatcher
 from ..errors import field_error, not_found, validation_problem
@@ -33,10 +33,11 @@ def create_key(body: KeyCreate, session: SessionDep, who: DispatcherDep) -> Any:
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: str, session: SessionDep, who: DispatcherDep) -> Response:
+def revoke_key(key_id: str, request: Request, session: SessionDep, who: DispatcherDep) -> Response:
     require_dispatcher(who, None, any_zone=True)
     if not revoke(session, key_id):
         raise not_found("key", key_id)
+    request.app.state.principals.forget_key(key_id)
     return Response(status_code=204)
 
 
