@@ -51,11 +51,13 @@ BACKENDS = [
 
 
 class Databases:
-    """Makes fresh databases and drops the PostgreSQL ones at the end."""
+    """Fresh databases: a SQLite file each, or a fresh PostgreSQL schema each inside one
+    database made for the session (schemas are cheap to drop; databases force checkpoints)."""
 
     def __init__(self, root) -> None:  # type: ignore[no-untyped-def]
         self.root = root
-        self.pg_made: list[str] = []
+        self.pg_database: str | None = None
+        self.pg_schemas: list[str] = []
 
     def new(self, backend: str) -> str:
         if backend == "sqlite":
@@ -64,22 +66,27 @@ class Databases:
         import psycopg
 
         assert PG_ADMIN is not None
-        name = f"onestop_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.pg_made.append(name)
         base = PG_ADMIN.rsplit("/", 1)[0]
-        return f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+        if self.pg_database is None:
+            name = f"onestop_test_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            self.pg_database = name
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"{base}/{self.pg_database}", autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        self.pg_schemas.append(schema)
+        server = base.replace("postgresql://", "postgresql+psycopg://")
+        return f"{server}/{self.pg_database}?options=-csearch_path%3D{schema}"
 
     def drop_all(self) -> None:
-        if not self.pg_made:
+        if self.pg_database is None:
             return
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for name in self.pg_made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.pg_made.clear()
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_database}" WITH (FORCE)')
+        self.pg_database = None
 
 
 @pytest.fixture(scope="session")

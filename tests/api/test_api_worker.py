@@ -29,7 +29,7 @@ def _start_worker(db_url: str, log_path) -> subprocess.Popen:
 def test_killed_worker_run_is_taken_up_again(make_client, db_url, tmp_path):
     """A worker SIGKILLed mid-solve loses its lease; another worker completes the run."""
     client = make_client(embedded_worker=False)
-    request = whole_request(preset="balanced", time_limit_s=3)
+    request = whole_request(preset="balanced", time_limit_s=2)
     run_id = ok(client.post("/v1/plans", json=request, headers=AUTH), 202)["id"]
     log = tmp_path / "workers.log"
     first = _start_worker(db_url, log)
