@@ -30,6 +30,9 @@ METAHEURISTICS = (
     "TABU_SEARCH",
     "GENERIC_TABU_SEARCH",
 )
+#: "auto" uses PyVRP when the problem fits its model exactly (plain VRPTW and
+#: pickup–delivery: benchmarks), OR-Tools with OneStop's construction otherwise.
+BACKENDS = ("auto", "ortools", "pyvrp")
 #: "own" seeds OR-Tools with OneStop's regret insertion; "ortools" uses
 #: ``first_solution`` alone; "both" keeps whichever is better.
 CONSTRUCTIONS = ("own", "ortools", "both")
@@ -48,6 +51,8 @@ class SolverSettings:
         OR-Tools local-search metaheuristic name.
     construction
         Which construction seeds the search, see ``CONSTRUCTIONS``.
+    backend
+        Which engine searches, see ``BACKENDS``.
     time_limit_s
         Default wall-clock limit when ``solve`` gets none.
     lns_time_limit_s
@@ -59,6 +64,7 @@ class SolverSettings:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     construction: str = "own"
+    backend: str = "auto"
     time_limit_s: float = 10.0
     lns_time_limit_s: float = 0.1
     log_search: bool = False
@@ -68,6 +74,8 @@ class SolverSettings:
             raise ValueError(f"first_solution must be one of {', '.join(FIRST_SOLUTIONS)}.")
         if self.metaheuristic not in METAHEURISTICS:
             raise ValueError(f"metaheuristic must be one of {', '.join(METAHEURISTICS)}.")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}.")
         if self.construction not in CONSTRUCTIONS:
             raise ValueError(f"construction must be one of {', '.join(CONSTRUCTIONS)}.")
         if not self.time_limit_s > 0:

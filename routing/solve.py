@@ -7,6 +7,7 @@ import time
 
 from ._ortools import OnSolution, solve_ortools
 from .decompose import CLUSTER_VEHICLES, improve_by_clusters
+from .errors import SolverError
 from .problem import RoutingProblem
 from .result import RoutingResult, SolveStats
 from .settings import PRESETS, SolverSettings
@@ -79,6 +80,21 @@ def solve(
     limit = settings.time_limit_s if time_limit_s is None else time_limit_s
     began = time.monotonic()
     deadline = began + limit
+
+    if settings.backend in ("auto", "pyvrp") and solution_limit is None:
+        from . import _pyvrp
+
+        reasons = _pyvrp.why_not(problem) if _pyvrp.available() else ["pyvrp is not installed"]
+        if not reasons:
+            try:
+                return _pyvrp.solve_pyvrp(problem, time_limit_s=limit, seed=seed, on_solution=on_solution)
+            except SolverError as exc:
+                log.warning("PyVRP backend not used: %s", exc)
+        elif settings.backend == "pyvrp":
+            raise SolverError(f"the problem does not fit PyVRP: {reasons[0]}")
+        else:
+            log.info("OR-Tools backend: %s", reasons[0])
+        limit = max(0.1, deadline - time.monotonic())
 
     seed_result: RoutingResult | None = None
     if settings.construction in ("own", "both"):
