@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from onestop.dispatch.cli import main
 from onestop.dispatch.validator import validate_plan
 
