@@ -94,17 +94,20 @@ def plan_day(
     exp = expand(problem, model.matrices, zones_of(problem))
     t_matrix = time.monotonic() - began
     limit = settings.time_limit_s
+    # The time limit covers the whole request: travel matrices before the search
+    # and building and checking the plan after it (about 5 % kept for that).
+    search_s = max(0.5, limit - t_matrix - min(5.0, 0.05 * limit))
     if on_progress:
         on_progress("solving", 0.0, None)
 
     def _on_solution(objective: int, elapsed: float) -> None:
         if on_progress:
-            on_progress("solving", min(1.0, elapsed / limit), objective)
+            on_progress("solving", min(1.0, elapsed / search_s), objective)
 
     result = solve(
         exp.problem,
         settings,
-        time_limit_s=limit,
+        time_limit_s=search_s,
         seed=problem.options.seed,
         solution_limit=solution_limit or problem.options.solution_limit,
         on_solution=_on_solution,
