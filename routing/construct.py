@@ -40,7 +40,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -48,7 +48,7 @@ from .check import check_result, objective_of
 from .problem import RoutingProblem
 from .result import BreakTaken, RoutingResult, SolveStats, VehicleRoute, Visit
 
-__all__ = ["construct"]
+__all__ = ["construct", "insert_dropped"]
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,23 @@ class _Route:
     """One vehicle's items (node ids >= 0, breaks as ~index) and their schedule."""
 
     __slots__ = (
-        "k", "items", "E", "Dp", "Pp", "L", "Lr", "nr", "loads", "smax", "smin",
-        "stops", "nreal", "end_arr", "lstart", "ok",
+        "k",
+        "items",
+        "E",
+        "Dp",
+        "Pp",
+        "L",
+        "Lr",
+        "nr",
+        "loads",
+        "smax",
+        "smin",
+        "stops",
+        "nreal",
+        "end_arr",
+        "lstart",
+        "ok",
+        "sig",
     )
 
     def __init__(self, k: int, items: list[int]) -> None:
@@ -146,13 +161,18 @@ class _Route:
         self.end_arr = 0
         self.lstart = 0
         self.ok = True
+        self.sig = 0
 
 
 class _Builder:
     """State of one construction run."""
 
-    def __init__(self, problem: RoutingProblem, seed: int) -> None:
+    def __init__(self, problem: RoutingProblem, seed: int, memo: dict[object, object] | None = None) -> None:
         self.pb = problem
+        #: Insertion costs kept across builders (LNS): keyed by what they depend on.
+        self.memo = memo
+        #: Vehicles whose given routes are kept verbatim (they do not fit this model).
+        self.frozen: dict[int, VehicleRoute] = {}
         self.rng = random.Random(seed)
         n_loc = problem.durations.shape[0]
         self.N = n_loc
@@ -180,8 +200,7 @@ class _Builder:
         self.cap = [v.capacity for v in vs]
         self.brk = [
             sorted(
-                ((b.earliest_s, b.latest_s - b.duration_s, b.duration_s, i)
-                 for i, b in enumerate(v.breaks)),
+                ((b.earliest_s, b.latest_s - b.duration_s, b.duration_s, i) for i, b in enumerate(v.breaks)),
             )
             for v in vs
         ]
@@ -194,15 +213,23 @@ class _Builder:
         sig: dict[tuple[object, ...], int] = {}
         self.cls = [
             sig.setdefault(
-                (self.vstart[k], self.vend[k], v.shift, v.capacity, v.breaks, v.max_stops,
-                 v.fixed_cost, v.cost_per_travel_s, v.cost_per_m, v.cost_per_span_s),
+                (
+                    self.vstart[k],
+                    self.vend[k],
+                    v.shift,
+                    v.capacity,
+                    v.breaks,
+                    v.max_stops,
+                    v.fixed_cost,
+                    v.cost_per_travel_s,
+                    v.cost_per_m,
+                    v.cost_per_span_s,
+                ),
                 len(sig),
             )
             for k, v in enumerate(vs)
         ]
-        self.routes = [
-            _Route(k, [~b[3] for b in self.brk[k]]) for k in range(len(vs))
-        ]
+        self.routes = [_Route(k, [~b[3] for b in self.brk[k]]) for k in range(len(vs))]
         for r in self.routes:
             self.refresh(r)
         self.usable = [r.ok for r in self.routes]
@@ -250,6 +277,11 @@ class _Builder:
     def refresh(self, r: _Route) -> None:
         """Recompute the schedule, latest starts and loads of a route."""
         k, items = r.k, r.items
+        if k in self.frozen:
+            return
+        if self.memo is not None:  # what an insertion's cost and feasibility depend on
+            lo, hi = self.lo, self.hi
+            r.sig = hash((k, tuple(items), tuple([(lo[x], hi[x]) for x in items if x >= 0])))
         N, DUR = self.N, self.DUR
         loc, svc = self.loc, self.svc
         brk = self.brkd[k]
@@ -374,6 +406,21 @@ class _Builder:
         return g
 
     def eval_part(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
+        """Cheapest feasible insertion of a part into a route, or None (memoised for LNS)."""
+        memo = self.memo
+        if memo is None:
+            return self._eval_part(p, r)
+        lo = self.lo
+        key = (p.nodes, r.sig, tuple([lo[u] for u in p.nodes]))
+        try:
+            return memo[key]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        res = self._eval_part(p, r)
+        memo[key] = res
+        return res
+
+    def _eval_part(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
         """Cheapest feasible insertion of a part into a route, or None."""
         if r.stops + p.stops > self.maxstops[r.k]:
             return None
@@ -446,10 +493,7 @@ class _Builder:
                     if q == 0:
                         continue
                     lb = loads[g - 1][d_] if g else 0
-                    if (
-                        lb + q < 0 or lb + q > cap[d_]
-                        or smax[d_][g] + q > cap[d_] or smin[d_][g] + q < 0
-                    ):
+                    if lb + q < 0 or lb + q > cap[d_] or smax[d_][g] + q > cap[d_] or smin[d_][g] + q < 0:
                         bad = True
                         break
                 if bad:
@@ -503,8 +547,14 @@ class _Builder:
             return cpt * DUR[i] + cpm * DIST[i]
 
         def place(
-            j: int, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...],
-            cost: int, gaps: tuple[int, ...],
+            j: int,
+            g: int,
+            t: int,
+            P: int,
+            open_p: int,
+            dl: tuple[int, ...],
+            cost: int,
+            gaps: tuple[int, ...],
         ) -> None:
             """Put node j at gap g, then place the rest."""
             nonlocal best_c, best_g
@@ -534,8 +584,14 @@ class _Builder:
                 rec(j + 1, g, s + svc[u], lu, op, dl2, c2, (*gaps, g))
 
         def rec(
-            j: int, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...],
-            cost: int, gaps: tuple[int, ...],
+            j: int,
+            g: int,
+            t: int,
+            P: int,
+            open_p: int,
+            dl: tuple[int, ...],
+            cost: int,
+            gaps: tuple[int, ...],
         ) -> None:
             """Scan gaps from g on for node j, carrying the pushed schedule along."""
             lt = late[j]
@@ -649,8 +705,17 @@ class _Builder:
         return tt >= 0 and t + tt <= r.Lr[g]
 
     def _finish(
-        self, r: _Route, g: int, t: int, P: int, open_p: int, dl: tuple[int, ...], cost: int,
-        brk: dict[int, tuple[int, int, int, int]], vend: int, empty: bool,
+        self,
+        r: _Route,
+        g: int,
+        t: int,
+        P: int,
+        open_p: int,
+        dl: tuple[int, ...],
+        cost: int,
+        brk: dict[int, tuple[int, int, int, int]],
+        vend: int,
+        empty: bool,
     ) -> int | None:
         """Close a multi-node placement: breaks up to the next real item, then fit."""
         items, N, DUR = r.items, self.N, self.DUR
@@ -748,7 +813,10 @@ class _Builder:
                 self.units[d].dependents.append(uid)
 
     def _split_option(
-        self, opt: tuple[int, ...], pairs: list[tuple[int, int]], unit_nodes: frozenset[int],
+        self,
+        opt: tuple[int, ...],
+        pairs: list[tuple[int, int]],
+        unit_nodes: frozenset[int],
         uid: int,
     ) -> list[int] | None:
         """Parts of one option, ordered; None when the option cannot be served."""
@@ -786,8 +854,11 @@ class _Builder:
                 if av is not None:
                     allowed = [k for k in allowed if k in av]
             part = _Part(
-                nodes=tuple(order), unit=uid, allowed=allowed,
-                stops=sum(self.stop[i] for i in order), svc=sum(self.svc[i] for i in order),
+                nodes=tuple(order),
+                unit=uid,
+                allowed=allowed,
+                stops=sum(self.stop[i] for i in order),
+                svc=sum(self.svc[i] for i in order),
             )
             pid = len(self.parts)
             self.parts.append(part)
@@ -800,13 +871,15 @@ class _Builder:
         return ordered
 
     def pick_candidates(self) -> None:
-        """Each part's nearest allowed vehicles (by start location)."""
+        """Each part's nearest allowed vehicles (by start location); only parts still to place."""
         nveh = self.pb.num_vehicles
         if not self.parts:
             return
         starts = np.array(self.vstart, dtype=np.int64)
         dur = self._dur_arr
         for p in self.parts:
+            if self.units[p.unit].done:
+                continue
             if len(p.allowed) <= NEAREST_VEHICLES or nveh <= NEAREST_VEHICLES:
                 p.cand = list(p.allowed)
                 p.widened = True
@@ -819,6 +892,8 @@ class _Builder:
             idx = np.argsort(score, kind="stable")[:NEAREST_VEHICLES]
             p.cand = sorted(int(al[i]) for i in idx)
         for pid, p in enumerate(self.parts):
+            if self.units[p.unit].done:
+                continue
             for k in p.cand:
                 self.veh_parts[k].add(pid)
 
@@ -905,9 +980,13 @@ class _Builder:
     def run(self, deadline: float | None) -> None:
         self.build_units()
         self.pick_candidates()
+        self.insert_loop(deadline)
+
+    def insert_loop(self, deadline: float | None) -> None:
+        """Insert every unit not yet done, best regret first, or drop it."""
         heap: list[tuple[object, ...]] = []
         for uid, unit in enumerate(self.units):
-            if not unit.options:
+            if not unit.options and not unit.done:
                 self._drop(uid, heap)
         for uid, unit in enumerate(self.units):
             if not unit.done and unit.waiting == 0:
@@ -946,7 +1025,8 @@ class _Builder:
         unit.key = key
         mand, pclass, regret, negc, tie = key  # type: ignore[misc]
         heapq.heappush(
-            heap, (not mand, -pclass, -regret, -negc, tie, uid, unit.version)  # type: ignore[operator]
+            heap,
+            (not mand, -pclass, -regret, -negc, tie, uid, unit.version),  # type: ignore[operator]
         )
 
     def _widen(self, uid: int) -> bool:
@@ -1076,9 +1156,7 @@ class _Builder:
                         saved.append((self.lo, a, self.lo[a]))
                         self.lo[a] = rel
 
-    def _set_deadlines(
-        self, nodes: tuple[int, ...], saved: list[tuple[list[int], int, int]]
-    ) -> set[int]:
+    def _set_deadlines(self, nodes: tuple[int, ...], saved: list[tuple[list[int], int, int]]) -> set[int]:
         """Cap each served before on another route by this after's start."""
         changed: set[int] = set()
         for a in nodes:
@@ -1128,6 +1206,161 @@ class _Builder:
             if not self.units[uid].done:
                 self._push(uid, heap)
 
+    # ---------------------------------------------------- from a given plan
+    def items_of(self, vr: VehicleRoute) -> list[int] | None:
+        """A given route as items, each break a pause where this model takes it; None if none fits.
+
+        A break the input takes after driving (waiting at the next place) is put
+        before the drive; when that no longer fits, every other position is tried.
+        """
+        pb, k = self.pb, vr.vehicle
+        veh = pb.vehicles[k]
+        n = len(vr.visits)
+        deps = [vr.start_s] + [v.start_s + self.svc[v.node] for v in vr.visits]
+        nexts = [v.start_s for v in vr.visits] + [vr.end_s]
+        leg_of: dict[int, int] = {}
+        for bt in sorted(vr.breaks, key=lambda b: (b.start_s, b.index)):
+            if not 0 <= bt.index < len(veh.breaks) or bt.index in leg_of:
+                return None
+            end = bt.start_s + veh.breaks[bt.index].duration_s
+            li = next((i for i in range(n + 1) if deps[i] <= bt.start_s and end <= nexts[i]), None)
+            leg_of[bt.index] = li if li is not None else bisect.bisect_right(deps, bt.start_s) - 1
+        for idx in range(len(veh.breaks)):
+            leg_of.setdefault(idx, 0)
+        items: list[int] = []
+        order = sorted(leg_of.items(), key=lambda kv: kv[1])
+        bi = 0
+        for li in range(n + 1):
+            while bi < len(order) and order[bi][1] <= li:
+                items.append(~order[bi][0])
+                bi += 1
+            if li < n:
+                items.append(vr.visits[li].node)
+        r = self.routes[k]
+        saved = r.items
+        try:
+            r.items = items
+            self.refresh(r)
+            if r.ok:
+                return items
+            for x in [x for x in items if x < 0]:
+                rest = [y for y in r.items if y != x]
+                for g in range(len(rest) + 1):
+                    r.items = rest[:g] + [x] + rest[g:]
+                    self.refresh(r)
+                    if r.ok:
+                        break
+                else:
+                    r.items = rest[:0] + [x] + rest  # keep trying the other breaks
+            return list(r.items) if r.ok else None
+        finally:
+            r.items = saved
+            self.refresh(r)
+
+    def load(self, routes: dict[int, list[int]], frozen: dict[int, VehicleRoute]) -> list[int]:
+        """Start from given routes (items, breaks included) and routes kept verbatim.
+
+        Cross-route precedences become the bounds construction leaves: the least
+        schedule in which each after waits for its before's end, then each
+        before capped by its after's start. Returns the vehicles whose routes do
+        not fit (empty when all is well); the builder is then unusable.
+        """
+        where, lo, hi, svc = self.where, self.lo, self.hi, self.svc
+        for k, vr in frozen.items():
+            r = self.routes[k]
+            self.frozen[k] = vr
+            r.items = [v.node for v in vr.visits]
+            r.E = [v.start_s for v in vr.visits]
+            r.nreal = len(r.items)
+            r.stops = sum(self.stop[x] for x in r.items)
+            self.usable[k] = False
+            for x in r.items:
+                where[x] = k
+        for k, items in routes.items():
+            self.routes[k].items = list(items)
+            for x in items:
+                if x >= 0:
+                    where[x] = k
+        cross = [
+            (pr.before, pr.after)
+            for pr in self.pb.precedences
+            if pr.before in where and pr.after in where and where[pr.before] != where[pr.after]
+        ]
+        touched = set(routes)
+        for _ in range(len(cross) + 2):
+            for k in sorted(touched):
+                self.refresh(self.routes[k])
+            touched = set()
+            for b, a in cross:
+                ka = where[a]
+                rel = self._start(b) + svc[b]
+                if ka not in frozen and rel > lo[a]:
+                    lo[a] = rel
+                    touched.add(ka)
+            if not touched:
+                break
+        else:
+            return sorted(routes)
+        for b, a in cross:
+            kb = where[b]
+            dl = self._start(a) - svc[b]
+            if kb not in frozen and dl < hi[b]:
+                hi[b] = dl
+                touched.add(kb)
+        for k in sorted(touched):
+            self.refresh(self.routes[k])
+        bad = []
+        for k in routes:
+            r = self.routes[k]
+            if not r.ok:
+                bad.append(k)
+            elif r.nreal:
+                self.usable[k] = True
+        return sorted(bad)
+
+    def _start(self, x: int) -> int:
+        r = self.routes[self.where[x]]
+        return r.E[r.items.index(x)]
+
+    def settle_units(self) -> None:
+        """Units with a node served are done; the rest wait only for units not done."""
+        units = self.units
+        for unit in units:
+            if any(i in self.where for i in unit.nodes):
+                unit.done = True
+        for unit in units:
+            if not unit.done:
+                unit.deps = {d for d in unit.deps if not units[d].done}
+                unit.waiting = len(unit.deps)
+
+    def objective(self) -> int:
+        """:func:`routing.check.objective_of` of the current routes, without building them."""
+        total = 0
+        DUR, DIST, N, loc = self.DUR, self.DIST, self.N, self.loc
+        for r in self.routes:
+            if not r.nreal:
+                continue
+            k = r.k
+            path = [self.vstart[k], *(loc[x] for x in r.items if x >= 0), self.vend[k]]
+            travel = dist = 0
+            for a, b in zip(path, path[1:], strict=False):
+                travel += DUR[a * N + b]
+                dist += DIST[a * N + b]
+            total += self.fixed[k] + self.cpt[k] * travel + self.cpm[k] * dist
+            if self.cps[k]:
+                vr = self.frozen.get(k) or self._route_out(r)
+                total += self.cps[k] * (vr.end_s - vr.start_s)
+        nodes, where = self.pb.nodes, self.where
+        group_of = self.pb.group_of()
+        for i in self.pb.visits:
+            pen = nodes[i].penalty
+            if pen is not None and i not in where and i not in group_of:
+                total += pen
+        for g in self.pb.groups:
+            if g.penalty is not None and not any(i in where for opt in g.options for i in opt):
+                total += g.penalty
+        return total
+
     # -------------------------------------------------------------- output
     def repair(self, t_start: float) -> RoutingResult:
         """Take out every unit whose precedence is broken in the built plan."""
@@ -1139,8 +1372,7 @@ class _Builder:
         out = set()
         for pr in self.pb.precedences:
             if pr.after in starts and (
-                pr.before not in starts
-                or starts[pr.after] < starts[pr.before] + self.svc[pr.before]
+                pr.before not in starts or starts[pr.after] < starts[pr.before] + self.svc[pr.before]
             ):
                 out |= self.units[self.unit_of[pr.after]].nodes
         for r in self.routes:
@@ -1151,15 +1383,18 @@ class _Builder:
     def result(self, t_start: float) -> RoutingResult:
         routes: list[VehicleRoute] = []
         for r in self.routes:
-            if r.nreal == 0:
-                continue
-            routes.append(self._route_out(r))
+            if r.k in self.frozen:
+                routes.append(self.frozen[r.k])
+            elif r.nreal:
+                routes.append(self._route_out(r))
         served = {v.node for vr in routes for v in vr.visits}
         dropped = tuple(i for i in self.pb.visits if i not in served)
         res = RoutingResult(routes=tuple(routes), dropped=dropped, objective=0)
         obj = objective_of(self.pb, res)
         stats = SolveStats(
-            runtime_s=time.perf_counter() - t_start, solutions=1, status="feasible",
+            runtime_s=time.perf_counter() - t_start,
+            solutions=1,
+            status="feasible",
             construction="regret",
         )
         return RoutingResult(routes=res.routes, dropped=dropped, objective=obj, stats=stats)
@@ -1205,9 +1440,7 @@ class _Builder:
                 hi = mid - 1
         starts, end = self._schedule(r, lo) or base
         visits = tuple(Visit(x, s) for x, s in zip(r.items, starts, strict=True) if x >= 0)
-        breaks = tuple(
-            BreakTaken(~x, s) for x, s in zip(r.items, starts, strict=True) if x < 0
-        )
+        breaks = tuple(BreakTaken(~x, s) for x, s in zip(r.items, starts, strict=True) if x < 0)
         return VehicleRoute(r.k, lo, visits, end, tuple(sorted(breaks, key=lambda b: b.index)))
 
 
@@ -1230,9 +1463,7 @@ def _topo(nodes: list[int], edges: list[tuple[int, int]]) -> list[int] | None:
     return out if len(out) == len(nodes) else None
 
 
-def construct(
-    problem: RoutingProblem, *, seed: int = 0, deadline_s: float | None = None
-) -> RoutingResult:
+def construct(problem: RoutingProblem, *, seed: int = 0, deadline_s: float | None = None) -> RoutingResult:
     """Build a valid solution by regret-2 parallel insertion.
 
     Parameters
@@ -1262,6 +1493,90 @@ def construct(
         log.warning("construct produced an invalid plan, repairing: %s", bad[:3])
         res = b.repair(t_start)
         if [v for v in check_result(problem, res) if "mandatory" not in v]:
-            res = RoutingResult(routes=(), dropped=problem.visits,
-                                objective=objective_of(problem, RoutingResult((), (), 0)))
+            res = RoutingResult(
+                routes=(), dropped=problem.visits, objective=objective_of(problem, RoutingResult((), (), 0))
+            )
     return res
+
+
+def _adopt(
+    problem: RoutingProblem, result: RoutingResult
+) -> tuple[dict[int, list[int]], dict[int, VehicleRoute]]:
+    """Routes of a plan as items for the builder; routes that do not fit its model stay verbatim."""
+    b = _Builder(problem, 0)
+    routes: dict[int, list[int]] = {}
+    frozen: dict[int, VehicleRoute] = {}
+    for vr in result.routes:
+        if not vr.visits:
+            continue
+        items = b.items_of(vr) if 0 <= vr.vehicle < problem.num_vehicles else None
+        if items is None:
+            frozen[vr.vehicle] = vr
+        else:
+            routes[vr.vehicle] = items
+    return routes, frozen
+
+
+def _reinsert(
+    problem: RoutingProblem,
+    routes: dict[int, list[int]],
+    frozen: dict[int, VehicleRoute],
+    seed: int,
+    deadline: float | None,
+    memo: dict[object, object] | None = None,
+) -> tuple[_Builder | None, list[int]]:
+    """A builder holding ``routes`` and ``frozen`` with every unit not served inserted or dropped.
+
+    Returns (None, vehicles) when some given routes do not fit together.
+    """
+    b = _Builder(problem, seed, memo)
+    bad = b.load(routes, frozen)
+    if bad:
+        return None, bad
+    b.build_units()
+    b.settle_units()
+    b.pick_candidates()
+    b.insert_loop(deadline)
+    return b, []
+
+
+def insert_dropped(
+    problem: RoutingProblem, result: RoutingResult, *, seed: int = 0, deadline_s: float | None = None
+) -> RoutingResult:
+    """Insert the units ``result`` leaves out into its routes, by the same regret-2 insertion.
+
+    Why: an improvement search (OR-Tools) moves single nodes and pairs but
+    cannot add a job that spans vehicles; this puts such jobs into a finished
+    plan without moving anything already planned. The routes keep their order;
+    times are re-derived (breaks as pauses at a place). A route that this model
+    cannot express is kept verbatim and receives nothing.
+
+    Returns a valid result serving everything ``result`` served (the input
+    itself, with its objective recomputed, if anything goes wrong).
+    """
+    t_start = time.perf_counter()
+    deadline = None if deadline_s is None else t_start + deadline_s
+    fallback = RoutingResult(result.routes, result.dropped, objective_of(problem, result), result.stats)
+    try:
+        routes, frozen = _adopt(problem, result)
+        b, bad = _reinsert(problem, routes, frozen, seed, deadline)
+        for _ in range(len(routes)):
+            if not bad:
+                break
+            by_k = {vr.vehicle: vr for vr in result.routes}
+            for k in bad:  # these do not fit together with the bounds: keep them as they are
+                frozen[k] = by_k[k]
+                del routes[k]
+            b, bad = _reinsert(problem, routes, frozen, seed, deadline)
+        if b is None:
+            return fallback
+        res = b.result(t_start)
+    except Exception:  # never expected; the input is still a valid answer
+        log.exception("insert_dropped failed; keeping the input plan")
+        return fallback
+    problems = [v for v in check_result(problem, res) if "mandatory" not in v]
+    if problems or not result.served <= res.served:
+        log.warning("insert_dropped produced an invalid plan, keeping the input: %s", problems[:3])
+        return fallback
+    stats = replace(result.stats, runtime_s=time.perf_counter() - t_start)
+    return RoutingResult(res.routes, res.dropped, res.objective, stats)
