@@ -49,7 +49,11 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         app.state.sessions = sessions
         runner = executor
         if runner is None:
-            runner = EmbeddedExecutor(sessions, settings) if settings.embedded_worker else ExternalExecutor()
+            runner = (
+                EmbeddedExecutor(sessions, settings, settings.embedded_threads)
+                if settings.embedded_worker
+                else ExternalExecutor()
+            )
         app.state.executor = runner
         runner.start()
         try:

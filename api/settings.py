@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     embedded_worker
         Run plan runs in a worker thread beside the server (the embedded default). Turn off
         when ``onestop worker`` processes do the solving.
+    embedded_threads
+        How many runs the embedded worker solves at once (each in its own child process).
     lease_s
         Seconds a worker holds a claimed run without a heartbeat before another may take it.
     poll_s
@@ -42,6 +44,7 @@ class Settings(BaseSettings):
     )
     bootstrap_key: str | None = None
     embedded_worker: bool = True
+    embedded_threads: int = Field(default=1, ge=1, le=32)
     lease_s: float = Field(default=30.0, gt=0)
     poll_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
