@@ -66,6 +66,7 @@ class _Part:
     nodes: tuple[int, ...]
     unit: int
     allowed: list[int]  # usable vehicles allowed for every node, sorted
+    allowed_all: list[int] = field(default_factory=list)  # the same, usable or not
     cand: list[int] = field(default_factory=list)  # vehicles considered now
     widened: bool = False
     stops: int = 0
@@ -121,6 +122,47 @@ class _Unit:
     key: tuple[object, ...] | None = None  # last key pushed
 
 
+class _Memo:
+    """What stays true across builders of one problem (LNS), so each rebuild is cheap.
+
+    Insertion results and route schedules are keyed by everything they depend
+    on (vehicle, items, bounds), so a hit is exact; sizes are capped.
+    """
+
+    ROUTE_LIMIT = 30_000
+    EVAL_LIMIT = 300_000
+
+    def __init__(self) -> None:
+        self.evals: dict[tuple[object, ...], tuple[int, tuple[int, ...]] | None] = {}
+        self.routes: dict[int, tuple[object, ...]] = {}
+        self.units: tuple[object, ...] | None = None
+        self.matrices: tuple[object, ...] | None = None
+
+    def trim(self) -> None:
+        if len(self.evals) > self.EVAL_LIMIT:
+            self.evals.clear()
+        if len(self.routes) > self.ROUTE_LIMIT:
+            self.routes.clear()
+
+
+_ROUTE_FIELDS = (
+    "E",
+    "Dp",
+    "Pp",
+    "L",
+    "Lr",
+    "nr",
+    "loads",
+    "smax",
+    "smin",
+    "stops",
+    "nreal",
+    "end_arr",
+    "lstart",
+    "ok",
+)
+
+
 class _Route:
     """One vehicle's items (node ids >= 0, breaks as ~index) and their schedule."""
 
@@ -167,20 +209,25 @@ class _Route:
 class _Builder:
     """State of one construction run."""
 
-    def __init__(self, problem: RoutingProblem, seed: int, memo: dict[object, object] | None = None) -> None:
+    def __init__(self, problem: RoutingProblem, seed: int, memo: _Memo | None = None) -> None:
         self.pb = problem
-        #: Insertion costs kept across builders (LNS): keyed by what they depend on.
+        #: What LNS keeps across builders of the same problem.
         self.memo = memo
         #: Vehicles whose given routes are kept verbatim (they do not fit this model).
         self.frozen: dict[int, VehicleRoute] = {}
         self.rng = random.Random(seed)
         n_loc = problem.durations.shape[0]
         self.N = n_loc
-        dur = np.where(problem.distances < 0, -1, problem.durations).astype(np.int64)
-        dist = problem.distances.astype(np.int64)
-        self._dur_arr, self._dist_arr = dur, dist
-        self.DUR = memoryview(np.ascontiguousarray(dur).ravel()).cast("B").cast("q")
-        self.DIST = memoryview(np.ascontiguousarray(dist).ravel()).cast("B").cast("q")
+        if memo is not None and memo.matrices is not None:
+            self._dur_arr, self._dist_arr, self.DUR, self.DIST = memo.matrices  # type: ignore[assignment]
+        else:
+            dur = np.where(problem.distances < 0, -1, problem.durations).astype(np.int64)
+            dist = problem.distances.astype(np.int64)
+            self._dur_arr, self._dist_arr = dur, dist
+            self.DUR = memoryview(np.ascontiguousarray(dur).ravel()).cast("B").cast("q")
+            self.DIST = memoryview(np.ascontiguousarray(dist).ravel()).cast("B").cast("q")
+            if memo is not None:
+                memo.matrices = (self._dur_arr, self._dist_arr, self.DUR, self.DIST)
         nodes = problem.nodes
         self.loc = [nd.location for nd in nodes]
         self.svc = [nd.service_s for nd in nodes]
@@ -279,9 +326,22 @@ class _Builder:
         k, items = r.k, r.items
         if k in self.frozen:
             return
-        if self.memo is not None:  # what an insertion's cost and feasibility depend on
+        memo = self.memo
+        if memo is not None:  # what the schedule and every insertion depend on
             lo, hi = self.lo, self.hi
             r.sig = hash((k, tuple(items), tuple([(lo[x], hi[x]) for x in items if x >= 0])))
+            got = memo.routes.get(r.sig)
+            if got is not None:
+                for name, value in zip(_ROUTE_FIELDS, got, strict=True):
+                    setattr(r, name, value)
+                return
+            self._refresh(r)
+            memo.routes[r.sig] = tuple(getattr(r, name) for name in _ROUTE_FIELDS)
+            return
+        self._refresh(r)
+
+    def _refresh(self, r: _Route) -> None:
+        k, items = r.k, r.items
         N, DUR = self.N, self.DUR
         loc, svc = self.loc, self.svc
         brk = self.brkd[k]
@@ -413,11 +473,11 @@ class _Builder:
         lo = self.lo
         key = (p.nodes, r.sig, tuple([lo[u] for u in p.nodes]))
         try:
-            return memo[key]  # type: ignore[return-value]
+            return memo.evals[key]
         except KeyError:
             pass
         res = self._eval_part(p, r)
-        memo[key] = res
+        memo.evals[key] = res
         return res
 
     def _eval_part(self, p: _Part, r: _Route) -> tuple[int, tuple[int, ...]] | None:
@@ -745,7 +805,35 @@ class _Builder:
 
     # --------------------------------------------------------------- setup
     def build_units(self) -> None:
-        """Split visits into units (node, pair chain, group) and their parts."""
+        """Split visits into units (node, pair chain, group) and their parts (once per memo)."""
+        memo = self.memo
+        if memo is None or memo.units is None:
+            self._build_units()
+            if memo is not None:
+                memo.units = (
+                    [
+                        (u.options, u.penalty, u.nodes, frozenset(u.deps), tuple(u.dependents))
+                        for u in self.units
+                    ],
+                    [(p.nodes, p.unit, p.allowed_all, p.stops, p.svc) for p in self.parts],
+                    dict(self.unit_of),
+                )
+            return
+        units, parts, unit_of = memo.units  # type: ignore[misc]
+        rng, usable = self.rng, self.usable
+        some_unusable = not all(usable)
+        for options, penalty, nodes, deps, dependents in units:
+            unit = _Unit(options=options, penalty=penalty, nodes=nodes, deps=set(deps))
+            unit.dependents = list(dependents)
+            unit.waiting = len(deps)
+            unit.tie = rng.random()
+            self.units.append(unit)
+        for nodes, uid, allowed_all, stops, svc in parts:
+            allowed = [k for k in allowed_all if usable[k]] if some_unusable else allowed_all
+            self.parts.append(_Part(nodes, uid, allowed, allowed_all=allowed_all, stops=stops, svc=svc))
+        self.unit_of = unit_of
+
+    def _build_units(self) -> None:
         pb = self.pb
         visits = pb.visits
         parent = {i: i for i in visits}
@@ -848,7 +936,7 @@ class _Builder:
             order = _topo(members, [e for e in edges + prec if e[0] in mset and e[1] in mset])
             if order is None:
                 return None
-            allowed = [k for k in range(self.pb.num_vehicles) if self.usable[k]]
+            allowed = list(range(self.pb.num_vehicles))
             for i in order:
                 av = self.pb.nodes[i].allowed_vehicles
                 if av is not None:
@@ -856,7 +944,8 @@ class _Builder:
             part = _Part(
                 nodes=tuple(order),
                 unit=uid,
-                allowed=allowed,
+                allowed=[k for k in allowed if self.usable[k]],
+                allowed_all=allowed,
                 stops=sum(self.stop[i] for i in order),
                 svc=sum(self.svc[i] for i in order),
             )
@@ -1523,7 +1612,7 @@ def _reinsert(
     frozen: dict[int, VehicleRoute],
     seed: int,
     deadline: float | None,
-    memo: dict[object, object] | None = None,
+    memo: _Memo | None = None,
 ) -> tuple[_Builder | None, list[int]]:
     """A builder holding ``routes`` and ``frozen`` with every unit not served inserted or dropped.
 
