@@ -88,6 +88,18 @@ class _Search:
         self.rng = random.Random(seed)
         self.frozen = frozen
         self.units = _Units(problem, b)
+        #: Units with a node on a route kept verbatim, and the units they hang on: never removed.
+        self.pinned: set[int] = set()
+        stack = sorted({self.units.unit_of[x] for vr in frozen.values() for x in (v.node for v in vr.visits)})
+        befores_of: dict[int, list[int]] = {}
+        for u, deps in enumerate(self.units.dependents):
+            for d in deps:
+                befores_of.setdefault(d, []).append(u)
+        while stack:
+            u = stack.pop()
+            if u not in self.pinned:
+                self.pinned.add(u)
+                stack.extend(befores_of.get(u, ()))
         self.memo = _Memo()
         self.dur = np.where(problem.durations < 0, 10**7, problem.durations)
         self.cur_b = b
@@ -109,8 +121,10 @@ class _Search:
 
     # ------------------------------------------------------------ removal
     def _served_units(self, b: _Builder) -> list[int]:
-        """Units served on routes the search may change."""
-        out = {self.units.unit_of[x] for x, k in b.where.items() if k not in self.frozen}
+        """Units served on routes the search may change (none of their nodes on a kept route)."""
+        unit_of = self.units.unit_of
+        out = {unit_of[x] for x, k in b.where.items() if k not in self.frozen}
+        out -= self.pinned
         return sorted(out)
 
     def _pick_related(self, cands: list[int], score: np.ndarray, q: int) -> list[int]:
@@ -157,7 +171,7 @@ class _Search:
             order = sorted(counts, key=lambda k: (counts[k], k))
             k = order[int(len(order) * self.rng.random() ** 3)]
             picked = sorted({units.unit_of[x] for x in b.routes[k].items if x >= 0})
-        return units.closure(picked, sset), op
+        return units.closure([u for u in picked if u in sset], sset), op
 
     def _make_room(self, b: _Builder, d: int, q: int) -> list[int]:
         """Units on one to three vehicles that could serve left-out unit ``d``, closest to it in
