@@ -346,8 +346,6 @@ def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[Publ
 
 # --- reading the published plan -----------------------------------------------------------
 
-_COURIER_FIRST = ("deliver", "swap", "collect", "load", "unload", "install", "visit")
-
 
 def _index_of(plan: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     jobs = {j["id"]: j for j in request.get("jobs", [])}
@@ -411,6 +409,8 @@ def cached_plan_index(run_id: str, *, session: Session) -> dict[str, Any]:
     hit = _INDEX_CACHE.get(run_id)
     if hit is None:
         hit = plan_index(run_id, session=session)
+        if not hit["routes"] and not hit["job_resource"]:
+            return hit  # not (yet) a plan: nothing worth keeping
         if len(_INDEX_CACHE) > 256:
             _INDEX_CACHE.clear()
         _INDEX_CACHE[run_id] = hit
@@ -447,10 +447,6 @@ def get_or_404(session: Session, table: Any, ident: str, what: str) -> Any:
     if row is None:
         raise not_found(what, ident)
     return row
-
-
-def body_problem(detail: str) -> Problem:
-    return validation_problem([field_error("", detail)], detail)
 
 
 def stored_data_problem(exc: RequestError, request: dict[str, Any]) -> Problem:

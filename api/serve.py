@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, *, workers_embedded: bool | None = None) -> int:
-    """Serve the API until interrupted; migrations apply on start-up. Returns an exit code."""
+def run(
+    host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, embedded_worker: bool | None = None
+) -> int:
+    """Serve the API until interrupted; migrations apply on start-up. Returns an exit code.
+
+    Parameters
+    ----------
+    host, port
+        Where to listen.
+    workers
+        Server processes (uvicorn ``--workers``); each reads the settings from the
+        environment and runs its own embedded plan worker unless that is turned off.
+    embedded_worker
+        Overrides ``ONESTOP_EMBEDDED_WORKER`` (False when ``onestop worker`` processes solve).
+    """
     import uvicorn
 
-    from .main import create_app
-    from .settings import Settings
-
-    settings = Settings() if workers_embedded is None else Settings(embedded_worker=workers_embedded)
+    if embedded_worker is not None:
+        os.environ["ONESTOP_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    if workers > 1:
+        uvicorn.run(
+            "onestop.api.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,
+        )
+        return 0
+    from .main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
     return 0
 
 
@@ -23,13 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="onestop serve", description="Run the OneStop HTTP API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument(
         "--no-embedded-worker",
         action="store_true",
         help="leave plan runs to separate `onestop worker` processes",
     )
     args = parser.parse_args(argv)
-    return run(args.host, args.port, workers_embedded=False if args.no_embedded_worker else None)
+    return run(
+        args.host, args.port, workers=args.workers, embedded_worker=False if args.no_embedded_worker else None
+    )
 
 
 if __name__ == "__main__":

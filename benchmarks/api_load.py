@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -75,10 +76,20 @@ class Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def _start_server(db_url: str, port: int, log: Path) -> subprocess.Popen:
+def _start_server(db_url: str, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": db_url, "ONESTOP_BOOTSTRAP_KEY": KEY, "ONESTOP_POLL_S": "0.2"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "onestop.api.serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "onestop.api.serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -193,15 +204,17 @@ async def _drive(
     }
 
 
-def bench(backend: str, clients: int, total: int, couriers: int, jobs: int) -> list[dict[str, Any]]:
+def bench(
+    backend: str, clients: int, total: int, couriers: int, jobs: int, workers: int = 1
+) -> list[dict[str, Any]]:
     root = Path(tempfile.mkdtemp(prefix="onestop-bench-"))
     db = Database(backend, root)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _start_server(db.url, port, root / "server.log")
+    server = _start_server(db.url, port, root / "server.log", workers)
     rows = []
     try:
-        print(f"{backend}: server on {base}, log {root / 'server.log'}", flush=True)
+        print(f"{backend}: {workers} server process(es) on {base}", flush=True)
         used = _seed(base, couriers, jobs)
         keys = []
         with httpx.Client(base_url=base, headers=AUTH) as c:
@@ -229,7 +242,9 @@ def bench(backend: str, clients: int, total: int, couriers: int, jobs: int) -> l
 
         for name, make in (("route fetch", route), ("job create", create)):
             result = asyncio.run(_drive(base, clients, total, make))
-            rows.append({"backend": backend, "scenario": name, "clients": clients, **result})
+            rows.append(
+                {"backend": backend, "scenario": name, "clients": clients, "workers": workers, **result}
+            )
             print(
                 f"  {name:<11} {result['requests']:>6} req  {result['rps']:8.1f} req/s  "
                 f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
@@ -243,6 +258,7 @@ def bench(backend: str, clients: int, total: int, couriers: int, jobs: int) -> l
         except subprocess.TimeoutExpired:
             server.kill()
         db.drop()
+        shutil.rmtree(root, ignore_errors=True)
     return rows
 
 
@@ -253,17 +269,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=4000, help="requests per scenario")
     parser.add_argument("--couriers", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     rows = []
     for backend in backends:
-        rows += bench(backend, args.clients, args.requests, args.couriers, args.jobs)
+        rows += bench(backend, args.clients, args.requests, args.couriers, args.jobs, args.workers)
     print()
-    print("| backend | scenario | clients | requests | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| backend | scenario | server processes | clients | requests | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['backend']} | {r['scenario']} | {r['clients']} | {r['requests']} | {r['rps']:.0f} "
+            f"| {r['backend']} | {r['scenario']} | {r['workers']} | {r['clients']} | {r['requests']} "
+            f"| {r['rps']:.0f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} |"
         )
     return 0

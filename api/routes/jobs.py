@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import crud
 from ..deps import DispatcherDep, PrincipalDep, SessionDep, SettingsDep, require_dispatcher
-from ..errors import Problem, conflict, field_error, forbidden, validation_problem
+from ..errors import Problem, conflict, field_error, forbidden, not_found, validation_problem
 from ..models import JOB_STATUSES, Event, IdempotencyRecord, Job
 from ..schemas import JobCreate, JobOut, JobPage, JobStatusUpdate, JobTracking, KeyCreated, Zone
 from ..security import Principal, issue_key
@@ -207,7 +207,7 @@ def track_job(job_id: str, session: SessionDep, who: PrincipalDep) -> Any:
     if not allowed:
         raise forbidden("this key may not see this job")
     if row is None:
-        raise crud.not_found("job", job_id)
+        raise not_found("job", job_id)
     stops = crud.job_stops(session=session, job=row) if row.status != "new" else []
     customer = [s for s in stops if s.get("type") in ("deliver", "install", "swap", "collect", "visit")]
     first, last = (customer[0], customer[-1]) if customer else (None, None)
