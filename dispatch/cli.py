@@ -1,4 +1,5 @@
-"""`onestop` command line: solve | validate | demo | matrix | bench | serve | worker | keys.
+"""`onestop` command line: solve | validate | demo | matrix | bench (serve | worker | keys
+are added by ``onestop.cli``, which sits above the layers: dispatch never imports api).
 
 Exit codes: 0 success (a plan with unassigned jobs is a success), 2 bad input
 (one line naming the field), 1 internal error. Never a traceback.
@@ -253,29 +254,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return int(bench_main(args.rest) or 0)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from onestop.api.serve import run
-
-    run(args.host, args.port)
-    return EXIT_OK
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    from onestop.api.worker import run
-
-    run()
-    return EXIT_OK
-
-
-def cmd_keys(args: argparse.Namespace) -> int:
-    from onestop.api.keys import create
-
-    key = create(args.role, zone=args.zone, resource=args.resource)
-    _out(key)
-    _say("store this key now: it is shown only once")
-    return EXIT_OK
-
-
 # --- parsing --------------------------------------------------------------------
 
 
@@ -306,7 +284,8 @@ def _count(text: str) -> int:
     return v
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
+    """The parser; ``extra_commands(subparsers)`` adds commands of outer layers (the service)."""
     p = _Parser(prog="onestop", description="Plan and check a day of after-sales field work.")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -345,26 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("rest", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_bench)
 
-    s = sub.add_parser("serve", help="run the HTTP API")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.set_defaults(func=cmd_serve)
-
-    s = sub.add_parser("worker", help="run a plan worker")
-    s.set_defaults(func=cmd_worker)
-
-    s = sub.add_parser("keys", help="create an API key")
-    s.add_argument("action", choices=["create"])
-    s.add_argument("--role", required=True, choices=["dispatcher", "courier", "technician", "customer"])
-    s.add_argument("--zone")
-    s.add_argument("--resource")
-    s.set_defaults(func=cmd_keys)
+    if extra_commands is not None:
+        extra_commands(sub)
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, extra_commands: Callable[[Any], None] | None = None) -> int:
     """Entry point; returns the exit code (and exits with it when run as a script)."""
-    parser = build_parser()
+    parser = build_parser(extra_commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

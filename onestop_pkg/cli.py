@@ -1,0 +1,58 @@
+"""The `onestop` console script: dispatch's commands plus the service's.
+
+It sits above the four layers so that dispatch never imports api.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from onestop.dispatch.cli import main as dispatch_main
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from onestop.api.serve import run
+
+    run(args.host, args.port)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from onestop.api.worker import run
+
+    run()
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from onestop.api.keys import create
+
+    key = create(args.role, zone=args.zone, resource=args.resource)
+    sys.stdout.write(key + "\n")
+    sys.stderr.write("store this key now: it is shown only once\n")
+    return 0
+
+
+def service_commands(sub: Any) -> None:
+    """`serve`, `worker` and `keys`: the HTTP service's commands."""
+    s = sub.add_parser("serve", help="run the HTTP API")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=_serve)
+
+    s = sub.add_parser("worker", help="run a plan worker")
+    s.set_defaults(func=_worker)
+
+    s = sub.add_parser("keys", help="create an API key")
+    s.add_argument("action", choices=["create"])
+    s.add_argument("--role", required=True, choices=["dispatcher", "courier", "technician", "customer"])
+    s.add_argument("--zone")
+    s.add_argument("--resource")
+    s.set_defaults(func=_keys)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return dispatch_main(argv, extra_commands=service_commands)
