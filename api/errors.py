@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from onestop.dispatch.errors import RequestError, format_loc
-from onestop.geodata import TravelDataError
+from onestop.geodata import ProviderUnavailable, TravelDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -171,6 +171,11 @@ def install_handlers(app: FastAPI) -> None:
             f".{exc.field}" if exc.field and not exc.field.startswith("[") else exc.field
         )
         return problem_response(validation_problem([field_error(loc, str(exc), "travel")]), request)
+
+    @app.exception_handler(ProviderUnavailable)
+    async def _unavailable(request: Request, exc: ProviderUnavailable) -> JSONResponse:
+        problem = Problem(503, "Travel provider unavailable", str(exc), kind="provider-unavailable")
+        return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

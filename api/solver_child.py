@@ -54,7 +54,7 @@ def main() -> int:
     os.dup2(2, 1)
     from onestop.dispatch.errors import RequestError
     from onestop.dispatch.planner import plan_day
-    from onestop.geodata import TravelDataError
+    from onestop.geodata import ProviderUnavailable, TravelDataError
 
     line = sys.stdin.buffer.readline()
     if not line:
@@ -96,6 +96,9 @@ def main() -> int:
     except TravelDataError as exc:
         loc = f"options.travel.{exc.field}".rstrip(".")
         send({"tag": "error", "kind": "travel", "errors": [{"loc": loc, "message": str(exc)}]})
+    except ProviderUnavailable as exc:
+        errors = [{"loc": "options.travel", "message": str(exc)}]
+        send({"tag": "error", "kind": "travel_unavailable", "errors": errors})
     except Exception as exc:
         send(
             {

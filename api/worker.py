@@ -303,6 +303,7 @@ class Worker:
                     titles = {
                         "request": "the request cannot be planned",
                         "travel": "the travel data cannot be used",
+                        "travel_unavailable": "the travel provider could not be reached",
                         "internal": "the solver failed",
                     }
                     self._finish(
