@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         when ``onestop worker`` processes do the solving.
     embedded_threads
         How many runs the embedded worker solves at once (each in its own child process).
+    warm_solver
+        Keep a spare solver process (planner already imported) so a run starts at once;
+        off, each run first starts its process (about 1.5 s).
     lease_s
         Seconds a worker holds a claimed run without a heartbeat before another may take it.
     poll_s
@@ -45,6 +48,7 @@ class Settings(BaseSettings):
     bootstrap_key: str | None = None
     embedded_worker: bool = True
     embedded_threads: int = Field(default=1, ge=1, le=32)
+    warm_solver: bool = True
     lease_s: float = Field(default=30.0, gt=0)
     poll_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)

@@ -157,7 +157,8 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.owner)
-        self._spare = self._spawn()  # warm: the first run starts solving at once
+        if self.settings.warm_solver:
+            self._spare = self._spawn()  # the first run starts solving at once
         try:
             while not self._stop.is_set():
                 try:
@@ -229,7 +230,7 @@ class Worker:
         self._spare = None
         if child is None:
             child = self._spawn()
-        if not self._stop.is_set():
+        if self.settings.warm_solver and not self._stop.is_set():
             self._spare = self._spawn()
         return child
 

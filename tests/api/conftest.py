@@ -103,6 +103,7 @@ def settings_for(url: str, **extra: object) -> Settings:
         "poll_s": 0.2,
         "lease_s": 5.0,
         "timezone": "Europe/Helsinki",
+        "warm_solver": False,  # most tests solve nothing: no spare solver process each
     }
     values.update(extra)
     return Settings(**values)
