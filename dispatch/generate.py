@@ -79,16 +79,26 @@ class Product:
 
 
 PRODUCTS: tuple[Product, ...] = (
-    Product("washing machine", "washer", ("LG", "Samsung", "Bosch", "Electrolux", "Miele"), 260, 72,
-            3600, 3600, 3.0),
-    Product("tumble dryer", "washer", ("LG", "Samsung", "Bosch", "Electrolux", "Miele"), 240, 45,
-            2700, 3000, 1.5),
-    Product("dishwasher", "dishwasher", ("Bosch", "Electrolux", "Miele", "Samsung"), 230, 48,
-            3600, 2700, 2.0),
-    Product("fridge-freezer", "refrigerator", ("LG", "Samsung", "Bosch", "Electrolux"), 650, 85,
-            1800, 3600, 2.0),
-    Product("air conditioner", "air_conditioner", ("LG", "Samsung", "Electrolux"), 320, 55,
-            5400, 3600, 1.5),
+    Product(
+        "washing machine",
+        "washer",
+        ("LG", "Samsung", "Bosch", "Electrolux", "Miele"),
+        260,
+        72,
+        3600,
+        3600,
+        3.0,
+    ),
+    Product(
+        "tumble dryer", "washer", ("LG", "Samsung", "Bosch", "Electrolux", "Miele"), 240, 45, 2700, 3000, 1.5
+    ),
+    Product(
+        "dishwasher", "dishwasher", ("Bosch", "Electrolux", "Miele", "Samsung"), 230, 48, 3600, 2700, 2.0
+    ),
+    Product(
+        "fridge-freezer", "refrigerator", ("LG", "Samsung", "Bosch", "Electrolux"), 650, 85, 1800, 3600, 2.0
+    ),
+    Product("air conditioner", "air_conditioner", ("LG", "Samsung", "Electrolux"), 320, 55, 5400, 3600, 1.5),
     Product('65" TV', "tv", ("LG", "Samsung"), 180, 30, 2700, 2400, 2.0),
     Product("wardrobe", "furniture", ("IKEA",), 900, 140, 5400, 2400, 1.0),
     Product("sofa", "furniture", ("IKEA",), 1600, 95, 1800, 1800, 1.0),
@@ -249,8 +259,13 @@ class _DayBuilder:
             )
         for i, (name, lon, lat) in enumerate(a.service_centers[:n_sc], 1):
             self.depots.append(
-                {"id": f"SC{i}", "kind": "service_center", "location": [lon, lat], "service_s": 240,
-                 "name": name}
+                {
+                    "id": f"SC{i}",
+                    "kind": "service_center",
+                    "location": [lon, lat],
+                    "service_s": 240,
+                    "name": name,
+                }
             )
         name, lon, lat = a.recycling
         self.depots.append(
@@ -488,10 +503,16 @@ class _DayBuilder:
     def build_resources(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rng = self.rng
         possible = [j for j in self.jobs if j["id"] not in self.impossible_ids]
-        tech_work = [j for j in possible if j["kind"] in ("installation", "repair", "inspection",
-                                                          "delivery_installation")]
-        courier_work = [j for j in possible if j["kind"] in ("delivery", "haul_away", "exchange", "pickup",
-                                                             "delivery_installation")]
+        tech_work = [
+            j
+            for j in possible
+            if j["kind"] in ("installation", "repair", "inspection", "delivery_installation")
+        ]
+        courier_work = [
+            j
+            for j in possible
+            if j["kind"] in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation")
+        ]
         n_tech = max(2, math.ceil(SLACK * len(tech_work) / TECH_VISITS_PER_DAY))
         n_courier = max(2, math.ceil(SLACK * len(courier_work) / COURIER_JOBS_PER_DAY))
         demand = Counter(j["brand"] for j in tech_work)
@@ -581,9 +602,7 @@ class _DayBuilder:
                 return True
             s, e = minutes(res["shift"][0]) + lead, minutes(res["shift"][1]) - 15
             need = job.get("duration", 300) // 60
-            return any(
-                max(minutes(a), s) + need <= min(minutes(b), e) for a, b in job["windows"]
-            )
+            return any(max(minutes(a), s) + need <= min(minutes(b), e) for a, b in job["windows"])
 
         for job in jobs:
             kind, brand, skills = job["kind"], job.get("brand"), set(job.get("skills", []))

@@ -86,9 +86,7 @@ def objective_of(problem: RoutingProblem, result: RoutingResult) -> int:
     return total
 
 
-def check_result(
-    problem: RoutingProblem, result: RoutingResult, *, objective: bool = False
-) -> list[str]:
+def check_result(problem: RoutingProblem, result: RoutingResult, *, objective: bool = False) -> list[str]:
     """Every rule ``result`` breaks, one human-readable line each; [] if valid.
 
     Parameters
@@ -279,6 +277,4 @@ def _check_route(problem: RoutingProblem, route: VehicleRoute, out: list[str]) -
                     f"{leg_breaks[li]} do not fit between {dep} and {nxt}."
                 )
             else:
-                out.append(
-                    f"vehicle {k} reaches {what} at {dep + travel}, after it starts at {nxt}."
-                )
+                out.append(f"vehicle {k} reaches {what} at {dep + travel}, after it starts at {nxt}.")
