@@ -174,9 +174,11 @@ class Worker:
                     self.execute(run_id)
                 except Exception:
                     log.exception("run %s failed in the worker", run_id)
-                    self._finish(
-                        run_id, RUN_FAILED, error=_error("internal", "the worker failed; see its log")
-                    )
+                    try:
+                        failed = _error("internal", "the worker failed; see its log")
+                        self._finish(run_id, RUN_FAILED, error=failed)
+                    except Exception:  # the database is away too: the lease will expire
+                        log.exception("run %s: could not record the failure", run_id)
         finally:
             if self._spare is not None:
                 self._spare.kill()
@@ -256,14 +258,16 @@ class Worker:
             lost = _error("abandoned", f"the run's worker was lost {attempts - 1} times")
             self._finish(run_id, RUN_FAILED, error=lost)
             return
+        limit = task["time_limit_s"] or self.settings.max_solve_s
+        deadline = time.monotonic() + 1.5 * float(limit) + 120.0
         child = self._child()
         try:
             child.send(task)
-            self._supervise(run_id, child)
+            self._supervise(run_id, child, deadline)
         finally:
             child.kill()
 
-    def _supervise(self, run_id: str, child: _Child) -> None:
+    def _supervise(self, run_id: str, child: _Child, deadline: float) -> None:
         beat = max(0.2, self.settings.lease_s / 3)
         next_beat = time.monotonic() + beat
         progress: tuple[str, float, int | None] | None = None
@@ -312,6 +316,10 @@ class Worker:
                     )
                     return
             now = time.monotonic()
+            if now > deadline:
+                overdue = _error("timeout", "the solver ran far past its time limit and was stopped")
+                self._finish(run_id, RUN_FAILED, error=overdue)
+                return
             if now >= next_beat or (dirty and now - last_write >= 0.5):
                 try:
                     state = self._heartbeat(run_id, progress if dirty else None)
