@@ -6,6 +6,7 @@ import logging
 import time
 
 from ._ortools import OnSolution, solve_ortools
+from .check import check_result
 from .decompose import CLUSTER_VEHICLES, improve_by_clusters
 from .errors import SolverError
 from .problem import RoutingProblem
@@ -13,6 +14,9 @@ from .result import RoutingResult, SolveStats
 from .settings import PRESETS, SolverSettings
 
 log = logging.getLogger(__name__)
+
+#: Share of the time after construction given to OR-Tools; the rest goes to the LNS.
+LOCAL_SEARCH_SHARE = 0.4
 
 
 def _objective(problem: RoutingProblem, result: RoutingResult) -> int:
@@ -128,13 +132,28 @@ def solve(
             candidates.append(found)
     remaining = deadline - time.monotonic()
     if remaining > 0.05 and seed_result is not None:
-        found = _improve(problem, settings, seed_result, remaining, seed, solution_limit, on_solution)
+        # OR-Tools shortens routes; OneStop's own LNS (below) is what fits more
+        # jobs in, since OR-Tools cannot insert jobs spanning two vehicles.
+        share = remaining if solution_limit is not None else LOCAL_SEARCH_SHARE * remaining
+        found = _improve(problem, settings, seed_result, share, seed, solution_limit, on_solution)
         if found is not None:
             candidates.append(found)
     for cand in candidates:
         obj = _objective(problem, cand)
         if best is None or obj < best.objective:
             best = RoutingResult(cand.routes, cand.dropped, obj, cand.stats)
+    remaining = deadline - time.monotonic()
+    if best is not None and solution_limit is None and remaining > 0.1:
+        from .construct import insert_dropped
+        from .lns import lns
+
+        filled = insert_dropped(problem, best, seed=seed, deadline_s=0.2 * remaining)
+        filled_obj = _objective(problem, filled)
+        if filled_obj < best.objective and not check_result(problem, filled):
+            best = RoutingResult(filled.routes, filled.dropped, filled_obj, best.stats)
+        remaining = deadline - time.monotonic()
+        if remaining > 0.1:
+            best = lns(problem, best, seed=seed, time_limit_s=remaining, on_solution=on_solution)
     if best is None:
         # OR-Tools alone found nothing in time: build routes ourselves.
         from .construct import construct
