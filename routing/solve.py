@@ -123,7 +123,12 @@ def solve(
     best = seed_result
     candidates: list[RoutingResult] = []
     remaining = deadline - time.monotonic()
-    if remaining > 0.05 and settings.construction in ("ortools", "both"):
+    # "both" skips OR-Tools' own first solution on large problems, where it is
+    # slow and, with many vehicles with breaks, fails outright.
+    small = problem.num_vehicles <= CLUSTER_VEHICLES
+    if remaining > 0.05 and (
+        settings.construction == "ortools" or (settings.construction == "both" and small)
+    ):
         share = remaining if settings.construction == "ortools" else remaining / 2
         found = solve_ortools(
             problem, settings, time_limit_s=share, solution_limit=solution_limit, on_solution=on_solution
