@@ -137,3 +137,25 @@ def test_jobs_list_filters_and_pagination(client):
     one = page["items"][0]["id"]
     assert client.delete(f"/v1/jobs/{one}", headers=AUTH).status_code == 204
     assert client.get(f"/v1/jobs/{one}", headers=AUTH).status_code == 404
+
+
+def test_publishing_again_replaces_the_active_plan(client):
+    """Publishing a second run of the same day replaces the first; routes follow the new one."""
+    store_day(client, AUTH)
+    runs = []
+    for _ in range(2):
+        accepted = ok(client.post("/v1/plans", json={"date": DATE, "options": FAST}, headers=AUTH), 202)
+        runs.append(wait_run(client, accepted["id"], AUTH))
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
+    first = ok(client.post(f"/v1/plans/{runs[0]['id']}/publish", headers=AUTH))
+    assert first["replaced"] is None
+    second = ok(client.post(f"/v1/plans/{runs[1]['id']}/publish", headers=AUTH))
+    assert second["replaced"] == runs[0]["id"]
+    route = ok(client.get("/v1/resources/C1/route", params={"date": DATE}, headers=AUTH))
+    assert route["plan_run"] == runs[1]["id"]
+    assert not ok(client.get(f"/v1/plans/{runs[0]['id']}", headers=AUTH))["published"]
+    jobs = ok(client.get("/v1/jobs", params={"date": DATE}, headers=AUTH))["items"]
+    assert {j["plan_run"] for j in jobs} == {runs[1]["id"]}
+    assert (
+        client.get("/v1/resources/C1/route", params={"date": "2026-03-09"}, headers=AUTH).status_code == 404
+    )
