@@ -43,7 +43,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the answer is sent, so a failed commit is
+# never answered with a success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class PrincipalCache:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from onestop.dispatch.errors import RequestError, format_loc
 from onestop.geodata import ProviderUnavailable, TravelDataError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -175,6 +176,24 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProviderUnavailable)
     async def _unavailable(request: Request, exc: ProviderUnavailable) -> JSONResponse:
         problem = Problem(503, "Travel provider unavailable", str(exc), kind="provider-unavailable")
+        return problem_response(problem, request)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+        detail = "the change conflicts with stored data (made at the same time by another request?); retry"
+        return problem_response(Problem(409, "Conflict", detail, kind="conflict"), request)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        problem = Problem(
+            503,
+            "Database unavailable",
+            "the database did not answer; retry shortly",
+            kind="database-unavailable",
+            headers={"Retry-After": "2"},
+        )
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)

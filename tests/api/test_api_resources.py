@@ -50,3 +50,27 @@ def test_run_with_unusable_travel_fails_with_reason(client):
     assert run["status"] == "failed" and run["plan"] is None
     assert run["error"]["reason"] in ("travel", "request") and run["error"]["errors"], run["error"]
     assert client.post(f"/v1/plans/{run['id']}/publish", headers=AUTH).status_code == 409
+
+
+def test_failed_commit_is_never_answered_as_success(client):
+    """When the database refuses the commit, the client gets a 503 problem, not a 201."""
+    from sqlalchemy.exc import OperationalError
+
+    real = client.app.state.sessions
+
+    def refusing():
+        session = real()
+
+        def commit():
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+        session.commit = commit
+        return session
+
+    client.app.state.sessions = refusing
+    try:
+        r = client.post("/v1/depots", json=DEPOTS[0], headers=AUTH)
+    finally:
+        client.app.state.sessions = real
+    assert r.status_code == 503 and r.headers["retry-after"] == "2", r.text
+    assert client.get("/v1/depots/W1", headers=AUTH).status_code == 404
