@@ -143,6 +143,7 @@ class RunOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     progress: RunProgress
+    cancel_requested: bool = False
     published: bool = False
     plan: dict[str, Any] | None = None
     error: dict[str, Any] | None = None

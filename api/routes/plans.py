@@ -52,6 +52,7 @@ def run_out(run: PlanRun, *, published: bool = False, with_plan: bool = True) ->
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "progress": {"phase": run.phase, "fraction": run.progress, "best_objective": run.best_objective},
+        "cancel_requested": run.cancel_requested,
         "published": published,
     }
     if with_plan and run.plan is not None:

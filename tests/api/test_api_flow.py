@@ -82,7 +82,7 @@ def test_running_run_reports_progress_and_cancels(client):
 
     running = wait_for(_solving, timeout=30, what="the run to be solving")
     assert running["attempts"] == 1 and 0.0 <= running["progress"]["fraction"] < 1.0
-    ok(client.delete(f"/v1/plans/{run_id}", headers=AUTH))
+    assert ok(client.delete(f"/v1/plans/{run_id}", headers=AUTH))["cancel_requested"]
     done = wait_run(client, run_id, AUTH, timeout=15)
     assert done["status"] == "cancelled" and done["plan"] is None
     assert client.post(f"/v1/plans/{run_id}/publish", headers=AUTH).status_code == 409
