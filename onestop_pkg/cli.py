@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from onestop.dispatch.cli import InputError
 from onestop.dispatch.cli import main as dispatch_main
 
 
@@ -21,16 +22,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from onestop.api.worker import run
+    from onestop.api.worker import main
 
-    run()
-    return 0
+    argv = ["--once"] if args.once else []
+    if args.database_url:
+        argv += ["--database-url", args.database_url]
+    return int(main(argv) or 0)
 
 
 def _keys(args: argparse.Namespace) -> int:
     from onestop.api.keys import create
 
-    key = create(args.role, zone=args.zone, resource=args.resource)
+    try:
+        key = create(args.role, zone=args.zone, resource=args.resource)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     sys.stdout.write(key + "\n")
     sys.stderr.write("store this key now: it is shown only once\n")
     return 0
@@ -44,6 +50,8 @@ def service_commands(sub: Any) -> None:
     s.set_defaults(func=_serve)
 
     s = sub.add_parser("worker", help="run a plan worker")
+    s.add_argument("--database-url", help="overrides DATABASE_URL")
+    s.add_argument("--once", action="store_true", help="solve at most one queued run, then exit")
     s.set_defaults(func=_worker)
 
     s = sub.add_parser("keys", help="create an API key")
