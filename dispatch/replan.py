@@ -630,6 +630,9 @@ def _keep_order(
             m = re.match(r"node (\d+)", msg)
             if m and exp.tasks[int(m[1])].job is not None:
                 drop |= job_nodes[exp.tasks[int(m[1])].job]
+            pr = re.match(r"precedence (\d+) -> (\d+)", msg)
+            if pr and exp.tasks[int(pr[2])].job is not None:
+                drop |= job_nodes[exp.tasks[int(pr[2])].job]
             v = re.match(r"vehicle (\d+)", msg)
             if v:
                 skip_vehicles.add(int(v[1]))
