@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onestop import geodata
-from onestop.routing import PRESETS, SolverSettings, solve
+from onestop.routing import PRESETS, RoutingResult, SolverSettings, solve
 from onestop.routing.construct import construct
 
 from .errors import FieldError, RequestError
@@ -113,41 +113,32 @@ def plan_day(
         on_solution=_on_solution,
     )
     t_solve = time.monotonic() - began - t_matrix
-    plan = build_plan(
-        problem,
-        exp,
-        result,
-        computing_times={"matrices_s": round(t_matrix, 3), "solving_s": round(t_solve, 3)},
-        settings={
-            "preset": preset or problem.options.preset,
-            "time_limit_s": limit,
-            "seed": problem.options.seed,
-            "construction": result.stats.construction,
-            "search_status": result.stats.status,
-        },
-    )
-    violations = validate_plan(problem, plan)
-    if violations:
-        # Never hand out a plan that breaks a rule: OR-Tools may, for example,
-        # take a break mid-drive where a plan can only pause at a place. Fall
-        # back to OneStop's own construction, valid by design.
-        log.warning(
-            "search result breaks %d rule(s): %s; using the construction", len(violations), violations[0]
-        )
-        seed_result = construct(exp.problem, seed=problem.options.seed, deadline_s=max(1.0, 0.5 * limit))
-        plan = build_plan(
+
+    def _plan(found: RoutingResult, construction: str, status: str) -> dict[str, Any]:
+        return build_plan(
             problem,
             exp,
-            seed_result,
+            found,
             computing_times={"matrices_s": round(t_matrix, 3), "solving_s": round(t_solve, 3)},
             settings={
                 "preset": preset or problem.options.preset,
                 "time_limit_s": limit,
                 "seed": problem.options.seed,
-                "construction": "own",
-                "search_status": "construction (search result failed validation)",
+                "construction": construction,
+                "search_status": status,
             },
         )
+
+    plan = _plan(result, result.stats.construction, result.stats.status)
+    violations = validate_plan(problem, plan)
+    if violations:
+        # Never hand out a plan that breaks a rule: fall back to OneStop's own
+        # construction, valid by design.
+        log.warning(
+            "search result breaks %d rule(s): %s; using the construction", len(violations), violations[0]
+        )
+        seed_result = construct(exp.problem, seed=problem.options.seed, deadline_s=max(1.0, 0.5 * limit))
+        plan = _plan(seed_result, "own", "construction (search result failed validation)")
     if on_progress:
         on_progress("done", 1.0, result.objective)
     return PlanOutcome(problem, exp, plan)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from onestop.routing.check import check_result
 from onestop.routing.instances import cost_in_convention, read_li_lim, read_solomon
 
 from benchmarks.peers import PEERS, available
-from benchmarks.validate import own_check
 
 TINY_SOLOMON = """TINY
 
@@ -45,7 +45,7 @@ def test_peer_solution_is_valid(tmp_path: Path, peer: str, kind: str) -> None:
     problem = read_li_lim(path) if kind == "lilim" else read_solomon(path)
     result = PEERS[peer](problem, 0.2, 0)
     assert result.dropped == ()
-    assert own_check(problem, result) == []
+    assert check_result(problem, result) == []
     assert result.objective == round(
         cost_in_convention(problem, result, "exact" if kind == "lilim" else "dimacs")
         * (1000 if kind == "lilim" else 10)

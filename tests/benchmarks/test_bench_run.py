@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 from onestop.routing import RoutingProblem, RoutingResult, SolverSettings, VehicleRoute, Visit
+from onestop.routing.check import check_result
 from onestop.routing.instances import Bks, read_sol, read_solomon
 
 from benchmarks import run as bench
 from benchmarks.report import markdown_table, plot_gaps, read_rows
-from benchmarks.validate import own_check, schedule
+from benchmarks.validate import schedule
 
 # Depot (0,0); 1 at (1,1), 2 at (4,5), 3 at (0,2); wide windows, capacity 10.
 TINY = """TINY
@@ -138,11 +139,11 @@ def test_dropped_customers_are_infeasible(tiny: Path, monkeypatch: pytest.Monkey
     assert row["feasible"] is False and row["dropped"] == 1 and not bench.counts(row)
 
 
-def test_own_check_finds_exactly_the_broken_window(tiny: Path) -> None:
+def test_checker_finds_exactly_the_broken_window(tiny: Path) -> None:
     """The independent check reports one violation for one late service start."""
     p = read_solomon(tiny)
-    assert own_check(p, good_solve(p, None, 1, 0)) == []
-    found = own_check(p, late_solve(p, None, 1, 0))
+    assert check_result(p, good_solve(p, None, 1, 0)) == []
+    found = check_result(p, late_solve(p, None, 1, 0))
     assert len(found) == 1 and "node 3" in found[0]
 
 
