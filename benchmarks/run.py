@@ -195,6 +195,8 @@ def parse_settings(text: str, base: str = DEFAULT_PRESET) -> list[Config]:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}.")
         if "first_solution" in kv and "construction" not in kv:
             kv["construction"] = "ortools"
+        if ("first_solution" in kv or "metaheuristic" in kv) and "backend" not in kv:
+            kv["backend"] = "ortools"  # naming OR-Tools settings means comparing OR-Tools
         for key in ("time_limit_s", "lns_time_limit_s"):
             if key in kv:
                 kv[key] = float(kv[key])
@@ -446,7 +448,8 @@ DEFAULT_COMPARE = (
     "first_solution=PARALLEL_CHEAPEST_INSERTION,metaheuristic=GUIDED_LOCAL_SEARCH;"
     "first_solution=SAVINGS,metaheuristic=GUIDED_LOCAL_SEARCH;"
     "first_solution=PATH_CHEAPEST_ARC,metaheuristic=SIMULATED_ANNEALING;"
-    "first_solution=PATH_CHEAPEST_ARC,metaheuristic=TABU_SEARCH"
+    "first_solution=PATH_CHEAPEST_ARC,metaheuristic=TABU_SEARCH;"
+    "backend=ortools"
 )
 
 
