@@ -203,7 +203,9 @@ def parse_settings(text: str, base: str = DEFAULT_PRESET) -> list[Config]:
         if "log_search" in kv:
             kv["log_search"] = kv["log_search"].lower() in ("1", "true", "yes")
         settings = PRESETS[preset].replace(**kv)
-        parts = [_SHORT.get(str(v), str(v)) for k, v in kv.items() if k != "construction"]
+        parts = [_SHORT.get(str(v), str(v)) for k, v in kv.items() if k not in ("construction", "backend")]
+        if set(kv) == {"backend"}:
+            parts = [f"own+{kv['backend']}"]
         label = "+".join(parts) if parts else preset
         if preset != base:
             label = f"{preset}:{label}"

@@ -206,5 +206,5 @@ def test_compare_runs_presets_and_settings_side_by_side(tiny: Path, tmp_path: Pa
     )  # fmt: skip
     assert code == 0
     labels = {r["settings"] for r in csv.DictReader(out.open())}
-    assert {"fast", "balanced", "quality", "PCA+GLS", "SAV+GLS", "PCA+TS"} <= labels
-    assert len(labels) == 8
+    assert {"fast", "balanced", "quality", "PCA+GLS", "SAV+GLS", "PCA+TS", "own+ortools"} <= labels
+    assert len(labels) == 9
