@@ -340,6 +340,9 @@ def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[Publ
             row.plan_run_id = run.id
             add_event(session=session, kind=row.status, job_id=row.id, run_id=run.id)
     add_event(session=session, kind="run_published", run_id=run.id, data={"replaced": replaced})
+    from .living import after_publish  # the living day: re-plans, jobs under way, live streams
+
+    after_publish(session, run)
     session.flush()
     return pub, replaced
 

@@ -44,18 +44,21 @@ JOB_ON_THE_WAY, JOB_ARRIVED, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED = (
     "failed",
     "cancelled",
 )
+#: Work under way at the customer (a ``started`` progress event; the living day, issue 7).
+JOB_STARTED = "started"
 JOB_STATUSES = (
     JOB_NEW,
     JOB_SCHEDULED,
     JOB_UNASSIGNED,
     JOB_ON_THE_WAY,
     JOB_ARRIVED,
+    JOB_STARTED,
     JOB_COMPLETED,
     JOB_FAILED,
     JOB_CANCELLED,
 )
 #: Statuses a job on a published plan has: it may not be deleted.
-JOB_ON_PLAN = frozenset({JOB_SCHEDULED, JOB_ON_THE_WAY, JOB_ARRIVED})
+JOB_ON_PLAN = frozenset({JOB_SCHEDULED, JOB_ON_THE_WAY, JOB_ARRIVED, JOB_STARTED})
 
 ROLES = ("dispatcher", "courier", "technician", "customer")
 
@@ -224,3 +227,60 @@ class ServiceZone(_Stamped, Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+# --- the living day (issue 7): progress events, live ETAs, the change feed ---------------------
+
+
+class ProgressEvent(Base):
+    """One report from a courier or technician app, keyed by the app's own event id."""
+
+    __tablename__ = "progress_events"
+    __table_args__ = (Index("ix_progress_events_resource_at", "resource_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: en_route | arrived | started | completed | failed | position
+    kind: Mapped[str] = mapped_column(String(16))
+    job_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(128))
+    #: When it happened (the app's clock), which orders late deliveries.
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class JobEta(Base):
+    """The latest live estimate for a job's customer stop, and whether it will miss its window."""
+
+    __tablename__ = "job_etas"
+
+    job_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(128), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    eta: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    window_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    window_to: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    late_by_s: Mapped[int] = mapped_column(Integer, default=0)
+    #: The resource's clock the estimate was made at.
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class LiveChange(Base):
+    """What the server-sent-event streams send: one row per change, in order of ``id``."""
+
+    __tablename__ = "live_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    zone: Mapped[str | None] = mapped_column(String(64), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -137,7 +137,7 @@ class RunOut(BaseModel):
     status: RunStatus
     date: dt.date | None
     zone: str | None
-    source: Literal["request", "stored"]
+    source: Literal["request", "stored", "replan", "booking"]
     attempts: int
     created_at: dt.datetime
     started_at: dt.datetime | None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import jobs, keys, plans, resources, routes, zones
+from . import appointments, events, jobs, keys, plans, replan, resources, routes, tracking, zones
 
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for module in (resources, zones, jobs, plans, routes, keys):
+    for module in (resources, zones, jobs, plans, routes, keys, events, tracking, replan, appointments):
         for r in module.routers():
             router.include_router(r)
     return router

@@ -1,0 +1,187 @@
+"""Re-planning a day in progress: ``POST /v1/plans/{id}/replan`` → a new, stored, publishable run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from onestop.dispatch.replan import replan
+from onestop.dispatch.schema import Id, JobIn
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .. import crud, living
+from ..deps import DispatcherDep, SessionDep, require_dispatcher
+from ..errors import conflict, field_error, not_found, validation_problem
+from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+class ReplanIn(BaseModel):
+    """What happened since the plan was made, at ``at``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: Annotated[str, StringConstraints(min_length=5, max_length=40)] = Field(
+        description="the moment to re-plan from: HH:MM on the plan's day, or an ISO 8601 datetime"
+    )
+    new_jobs: Annotated[list[JobIn], Field(max_length=1000)] = []
+    cancelled: Annotated[list[Id], Field(max_length=10_000)] = []
+    unavailable: Annotated[list[Id], Field(max_length=1000)] = Field(
+        default=[], description="resources gone for the rest of the day"
+    )
+    preset: Annotated[str, StringConstraints(pattern="^(fast|balanced|quality)$")] | None = None
+    time_limit_s: Annotated[float, Field(gt=0, le=120, allow_inf_nan=False)] | None = None
+    publish: bool = Field(False, description="make the new run the day's active plan at once")
+
+
+class ReplanOut(BaseModel):
+    id: str
+    status: str
+    base: str
+    at: str
+    changed: int = Field(description="jobs that were planned and are now on another resource")
+    changed_jobs: list[str]
+    kept: int
+    lost: list[str]
+    completed: list[str]
+    cancelled: list[str]
+    unavailable: list[str]
+    seconds: float
+    published: bool
+    violations: list[dict[str, Any]]
+    plan: dict[str, Any]
+
+
+def _moment(text: str, request: dict[str, Any]) -> dt.datetime:
+    tz = ZoneInfo(request.get("timezone") or "UTC")
+    try:
+        if len(text) in (5, 8) and text[2] == ":":
+            clock = dt.time.fromisoformat(text)
+            return dt.datetime.combine(dt.date.fromisoformat(request["date"]), clock, tzinfo=tz)
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise validation_problem([field_error("at", "use HH:MM or an ISO 8601 datetime")]) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
+
+
+@router.post(
+    "/{run_id}/replan", status_code=201, response_model=ReplanOut, summary="Re-plan the rest of the day"
+)
+def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: DispatcherDep) -> Any:
+    """From ``at``: completed and started stops stay, each resource starts where its events put
+    it, promised windows hold, and as few assignments as possible change (reported)."""
+    base = session.get(PlanRun, run_id)
+    if base is None:
+        raise not_found("plan run", run_id)
+    require_dispatcher(who, base.zone)
+    if base.status != RUN_SUCCEEDED or base.plan is None:
+        raise conflict(f"run {run_id} is {base.status}; only a succeeded run can be re-planned")
+    request, plan = base.request, base.plan
+    at = _moment(body.at, request)
+    job_ids = {j["id"] for j in request.get("jobs", [])}
+    resources = {r["id"] for k in ("technicians", "couriers") for r in request.get(k, [])}
+    errors = [
+        field_error(f"cancelled[{i}]", f"job {j!r} is not on this plan's request", "reference")
+        for i, j in enumerate(body.cancelled)
+        if j not in job_ids
+    ]
+    errors += [
+        field_error(f"unavailable[{i}]", f"resource {r!r} is not on this plan's request", "reference")
+        for i, r in enumerate(body.unavailable)
+        if r not in resources
+    ]
+    new_jobs = [j.model_dump(by_alias=True, exclude_none=True, mode="json") for j in body.new_jobs]
+    for i, j in enumerate(new_jobs):
+        row = session.get(Job, j["id"])
+        if j["id"] in job_ids or (row is not None and row.status not in ("new", "unassigned")):
+            errors.append(field_error(f"new_jobs[{i}].id", f"job {j['id']!r} exists", "duplicate"))
+    if errors:
+        raise validation_problem(errors)
+    progress, positions = living.progress_for_replan(session, request, at)
+    started = utcnow()
+    began = time.monotonic()
+    outcome = replan(
+        request,
+        plan,
+        at=at.isoformat(),
+        progress=progress,
+        positions=positions,
+        new_jobs=new_jobs,
+        cancelled=body.cancelled,
+        unavailable=body.unavailable,
+        preset=body.preset,
+        time_limit_s=body.time_limit_s,
+    )
+    violations = [{k: getattr(v, k) for k in v.__dataclass_fields__} for v in outcome.violations]
+    run = PlanRun(
+        id=str(uuid.uuid4()),
+        status=RUN_SUCCEEDED,
+        date=base.date,
+        zone=base.zone,
+        source="replan",
+        request=outcome.request,
+        preset=body.preset,
+        time_limit_s=body.time_limit_s,
+        plan=outcome.plan,
+        violations={"items": violations} if violations else None,
+        phase="done",
+        progress=1.0,
+        attempts=1,
+        cancel_requested=False,
+        created_by=who.key_id,
+        started_at=started,
+        finished_at=utcnow(),
+    )
+    session.add(run)
+    crud.add_event(
+        session=session,
+        kind="run_replanned",
+        run_id=run.id,
+        data={"base": base.id, "at": at.isoformat(), "changed": len(outcome.changed)},
+    )
+    day = base.date or dt.date.fromisoformat(request["date"])
+    for j in new_jobs:
+        if session.get(Job, j["id"]) is None:
+            data = {k: v for k, v in j.items() if k != "id"}
+            session.add(Job(id=j["id"], date=day, zone=base.zone, kind=j["kind"], status="new", data=data))
+            crud.add_event(session=session, kind="created", job_id=j["id"])
+    session.flush()
+    published = False
+    if body.publish:
+        if violations:
+            raise conflict("the re-planned day breaks a rule; it is stored but not published")
+        crud.publish_run(session=session, run=run, by=who.key_id)
+        published = True
+    summary = outcome.plan.get("replan", {})
+    out = {
+        "id": run.id,
+        "status": run.status,
+        "base": base.id,
+        "at": summary.get("at", at.isoformat()),
+        "changed": len(outcome.changed),
+        "changed_jobs": outcome.changed,
+        "kept": outcome.kept,
+        "lost": outcome.lost,
+        "completed": outcome.completed,
+        "cancelled": outcome.cancelled,
+        "unavailable": sorted(body.unavailable),
+        "seconds": round(time.monotonic() - began, 3),
+        "published": published,
+        "violations": violations,
+        "plan": outcome.plan,
+    }
+    return JSONResponse(
+        ReplanOut.model_validate(out).model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/v1/plans/{run.id}"},
+    )
+
+
+def routers() -> list[APIRouter]:
+    return [router]

@@ -1,0 +1,317 @@
+"""What customers and dispatchers watch: a job's timeline, late stops, and server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+from starlette.concurrency import run_in_threadpool
+
+from .. import crud, living
+from ..deps import DispatcherDep, PrincipalDep, SessionDep
+from ..errors import forbidden, not_found
+from ..models import Event, Job, JobEta, LiveChange, ProgressEvent
+from ..security import Principal
+
+router = APIRouter(tags=["living day"])
+
+#: Job-history kinds (the ``events`` table) that are steps of the customer's timeline.
+_PLAN_STEPS = {"scheduled": "scheduled", "unassigned": "unassigned", "cancelled": "cancelled"}
+#: What a customer's stream carries.
+CUSTOMER_KINDS = ("status", "eta")
+
+
+class TimelineStep(BaseModel):
+    state: str
+    at: dt.datetime
+    source: str
+    event: str | None = None
+    reason: str | None = None
+    note: str | None = None
+
+
+class TimelineOut(BaseModel):
+    """Every step of a job with its time, who does it, and when they will be there."""
+
+    job: str
+    status: str
+    state: str
+    message: str
+    resource: dict[str, Any] | None
+    windows: list[list[str]]
+    planned: dict[str, Any] | None
+    eta: dict[str, Any] | None
+    steps: list[TimelineStep]
+
+
+def _may_watch(who: Principal, job: Job | None, job_id: str) -> bool:
+    if who.role == "customer":
+        return who.job_id == job_id
+    if who.is_dispatcher:
+        return job is not None and who.sees_zone(job.zone)
+    return False
+
+
+def _clock(moment: dt.datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M")
+
+
+def eta_window(start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A 20-minute window around an estimated start, on 5-minute marks (14:30 → 14:20–14:40)."""
+    base = start.replace(second=0, microsecond=0)
+    base -= dt.timedelta(minutes=base.minute % 5)
+    lo = base - dt.timedelta(minutes=10)
+    return lo, lo + dt.timedelta(minutes=20)
+
+
+def timeline(session: Any, job: Job) -> dict[str, Any]:
+    """The customer's view of ``job``: steps in order, the current state in a sentence, a live ETA."""
+    request: dict[str, Any] = {}
+    data = living.run_data(session, job.plan_run_id) if job.plan_run_id else None
+    if data is not None:
+        request = data[0]
+    tz = ZoneInfo(request.get("timezone") or "UTC")
+    steps: list[dict[str, Any]] = []
+    for e in session.scalars(select(Event).where(Event.job_id == job.id).order_by(Event.at, Event.id)):
+        state = _PLAN_STEPS.get(e.kind)
+        if state is not None and (not steps or steps[-1]["state"] != state):
+            steps.append({"state": state, "at": e.at, "source": "plan"})
+    events, _ = living.replay(living.job_events(session, job.id))
+    steps.extend(
+        {"state": e.kind, "at": e.at, "source": "app", "event": e.id, "reason": e.reason, "note": e.note}
+        for e in events
+    )
+    steps.sort(key=lambda s: (s["at"], living.RANK.get(s["state"], -1)))
+    state = events[-1].kind if events else ("scheduled" if job.plan_run_id else job.status)
+    if job.status == "cancelled":
+        state = "cancelled"
+    resource = None
+    if job.resource_id:
+        resource = {"id": job.resource_id, **living.resource_info(request, job.resource_id)}
+    stops = crud.job_stops(session=session, job=job)
+    customer = [s for s in stops if s.get("type") in living.CUSTOMER_STOPS]
+    planned = None
+    if customer:
+        planned = {
+            "arrival": customer[0]["arrival"],
+            "start": customer[0]["start"],
+            "end": customer[-1]["end"],
+        }
+    eta = None
+    row = session.get(JobEta, job.id) if state not in living.FINAL and state != "cancelled" else None
+    if row is not None:
+        lo, hi = eta_window(row.start)
+        eta = {
+            "eta": row.eta.astimezone(tz).isoformat(),
+            "start": row.start.astimezone(tz).isoformat(),
+            "window": [lo.astimezone(tz).isoformat(), hi.astimezone(tz).isoformat()],
+            "late": row.late,
+            "late_by_s": row.late_by_s,
+            "computed_at": row.computed_at.astimezone(tz).isoformat(),
+            "resource": row.resource_id,
+        }
+    elif planned and state in ("scheduled", "en_route"):
+        lo, hi = eta_window(dt.datetime.fromisoformat(planned["start"]))
+        eta = {
+            "eta": planned["arrival"],
+            "start": planned["start"],
+            "window": [lo.isoformat(), hi.isoformat()],
+        }
+        eta.update(late=False, late_by_s=0, computed_at=None, resource=job.resource_id)
+    return {
+        "job": job.id,
+        "status": job.status,
+        "state": state,
+        "message": _message(state, resource, eta, events, tz),
+        "resource": resource,
+        "windows": job.data.get("windows", []),
+        "planned": planned,
+        "eta": eta,
+        "steps": steps,
+    }
+
+
+def _message(
+    state: str, resource: dict[str, Any] | None, eta: dict[str, Any] | None, events: list[Any], tz: ZoneInfo
+) -> str:
+    who = (resource or {}).get("role") or "your service"
+    who = who[0].upper() + who[1:]
+    span = ""
+    if eta is not None:
+        a, b = (dt.datetime.fromisoformat(x) for x in eta["window"])
+        span = f"{_clock(a, tz)}–{_clock(b, tz)}"
+    if state == "scheduled":
+        return "scheduled"
+    if state == "en_route":
+        return f"{who} on the way, arriving {span}" if span else f"{who} on the way"
+    if state == "arrived":
+        return f"{who} has arrived"
+    if state == "started":
+        return f"{who} at work"
+    if state == "completed":
+        return "completed"
+    if state == "failed":
+        reason = (events[-1].reason or "other").replace("_", " ")
+        return f"not completed: {reason}"
+    return {"new": "received, not yet scheduled", "unassigned": "not yet scheduled"}.get(state, state)
+
+
+@router.get("/jobs/{job_id}/timeline", response_model=TimelineOut, summary="A job's timeline (customer view)")
+def job_timeline(job_id: str, session: SessionDep, who: PrincipalDep) -> Any:
+    """Every state change with its time, the resource's role and first name, and a live ETA window;
+    for the job's customer tracking token or a dispatcher of its zone."""
+    job = session.get(Job, job_id)
+    if not _may_watch(who, job, job_id):
+        raise forbidden("this key may not see this job")
+    if job is None:
+        raise not_found("job", job_id)
+    return timeline(session, job)
+
+
+@router.get("/late-stops", summary="Stops that will miss their window (dispatcher)")
+def late_stops(session: SessionDep, who: DispatcherDep) -> Any:
+    """Every job whose live ETA says it will end after its window closes."""
+    q = select(JobEta).where(JobEta.late.is_(True)).order_by(JobEta.start)
+    if who.zone is not None:
+        q = q.where(JobEta.zone == who.zone)
+    return {
+        "items": [
+            {
+                "job": r.job_id,
+                "resource": r.resource_id,
+                "eta": r.eta,
+                "start": r.start,
+                "window": [r.window_from, r.window_to],
+                "late_by_s": r.late_by_s,
+                "computed_at": r.computed_at,
+            }
+            for r in session.scalars(q)
+        ]
+    }
+
+
+# --- server-sent events --------------------------------------------------------------------
+
+
+def _read_changes(request: Request, filters: list[Any], after: int, limit: int = 500) -> list[LiveChange]:
+    with request.app.state.sessions() as s:
+        q = select(LiveChange).where(LiveChange.id > after, *filters).order_by(LiveChange.id).limit(limit)
+        return list(s.scalars(q))
+
+
+def _last_id(request: Request) -> int:
+    with request.app.state.sessions() as s:
+        return s.scalar(select(LiveChange.id).order_by(LiveChange.id.desc()).limit(1)) or 0
+
+
+def _frame(c: LiveChange) -> str:
+    body = {"id": c.id, "kind": c.kind, "at": c.at.isoformat(), "job": c.job_id, "resource": c.resource_id}
+    body["data"] = c.data
+    return f"id: {c.id}\nevent: {c.kind}\ndata: {json.dumps(body, default=str, separators=(',', ':'))}\n\n"
+
+
+async def _stream(
+    request: Request, filters: list[Any], after: int | None, once: bool, timeout: float, poll: float
+) -> AsyncIterator[str]:
+    if after is None:
+        after = 0 if once else await run_in_threadpool(_last_id, request)
+    yield ": onestop live changes\n\n"
+    deadline = time.monotonic() + timeout
+    last_beat = time.monotonic()
+    while True:
+        batch = await run_in_threadpool(_read_changes, request, filters, after)
+        for c in batch:
+            after = c.id
+            yield _frame(c)
+        if batch and len(batch) == 500:
+            continue
+        if once or time.monotonic() >= deadline or await request.is_disconnected():
+            return
+        if time.monotonic() - last_beat > 15:
+            last_beat = time.monotonic()
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(poll)
+
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+Once = Annotated[bool, Query(description="send what is there (after `after`) and close")]
+Timeout = Annotated[float, Query(ge=0, le=3600, description="close the stream after this many seconds")]
+After = Annotated[int | None, Query(ge=0, description="resume after this change id (or Last-Event-ID)")]
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)]
+
+
+def _resume(after: int | None, last_event_id: str | None) -> int | None:
+    if after is None and last_event_id and last_event_id.isdigit():
+        return int(last_event_id)
+    return after
+
+
+@router.get(
+    "/stream",
+    summary="Live changes for dispatchers (server-sent events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def dispatcher_stream(
+    request: Request,
+    who: DispatcherDep,
+    once: Once = False,
+    timeout: Timeout = 300.0,
+    after: After = None,
+    poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5,
+    last_event_id: LastEventId = None,
+) -> StreamingResponse:
+    """Every change in the dispatcher's zones: job states, ETAs and window misses, pings, plans."""
+    filters: list[Any] = []
+    if who.zone is not None:
+        filters.append(or_(LiveChange.zone == who.zone))
+    gen = _stream(request, filters, _resume(after, last_event_id), once, timeout, poll)
+    return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
+
+
+@router.get(
+    "/jobs/{job_id}/stream",
+    summary="Live changes of one job (server-sent events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_stream(
+    job_id: str,
+    request: Request,
+    who: PrincipalDep,
+    once: Once = False,
+    timeout: Timeout = 300.0,
+    after: After = None,
+    poll: Annotated[float, Query(ge=0.05, le=10)] = 0.5,
+    last_event_id: LastEventId = None,
+) -> StreamingResponse:
+    """The job's state changes and ETA updates, for its customer tracking token or a dispatcher."""
+
+    def _job() -> Job | None:
+        with request.app.state.sessions() as s:
+            return s.get(Job, job_id)
+
+    job = await run_in_threadpool(_job)
+    if not _may_watch(who, job, job_id):
+        raise forbidden("this key may not see this job")
+    if job is None:
+        raise not_found("job", job_id)
+    filters = [LiveChange.job_id == job_id, LiveChange.kind.in_(CUSTOMER_KINDS)]
+    gen = _stream(request, filters, _resume(after, last_event_id), once, timeout, poll)
+    return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
+
+
+def routers() -> list[APIRouter]:
+    return [router]
+
+
+__all__ = ["ProgressEvent", "routers", "timeline"]
