@@ -55,3 +55,17 @@ def days(draw):
 def test_every_plan_validates_and_accounts_for_every_job(req):
     """Every generated day plans validly; each job is planned or unassigned exactly once."""
     solve_checked(req, solution_limit=20)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days())
+def test_full_search_path_plans_validly(req):
+    """With no solution limit (construction, OR-Tools, refill and LNS), every plan still validates."""
+    from onestop.dispatch.planner import plan_day
+    from onestop.dispatch.validator import validate_plan
+
+    plan = plan_day(req, time_limit_s=1).plan
+    assert validate_plan(req, plan) == []
+    listed = [u["job"] for u in plan["unassigned"]]
+    planned = {s["job"] for r in plan["routes"] for s in r["stops"] if s["job"]}
+    assert planned.isdisjoint(listed) and planned | set(listed) == {j["id"] for j in req["jobs"]}
