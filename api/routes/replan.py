@@ -183,5 +183,15 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     )
 
 
+@router.get("/{run_id}/request", summary="The v1 request a run planned")
+def run_request(run_id: str, session: SessionDep, who: DispatcherDep) -> Any:
+    """The whole v1 request behind a run (for a re-plan: the rest of the day), to check or replay its plan."""
+    run = session.get(PlanRun, run_id)
+    if run is None:
+        raise not_found("plan run", run_id)
+    require_dispatcher(who, run.zone)
+    return run.request
+
+
 def routers() -> list[APIRouter]:
     return [router]
