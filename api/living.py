@@ -261,7 +261,11 @@ def recompute_etas(
     estimates = etas(
         request, plan, resource_id, now=now.astimezone(tz).isoformat(), position=position, done=done
     )
-    out = [e.to_json() for e in estimates if e.stop_type in CUSTOMER_STOPS]
+    out, seen = [], set()
+    for est in estimates:
+        if est.stop_type in CUSTOMER_STOPS and est.job not in seen:  # a job's first customer stop
+            seen.add(est.job)
+            out.append(est.to_json())
     ids = [e["job"] for e in out]
     rows = {r.job_id: r for r in session.scalars(select(JobEta).where(JobEta.job_id.in_(ids)))} if ids else {}
     for e in out:
