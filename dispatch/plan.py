@@ -213,11 +213,10 @@ def build_plan(
         s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS
     }
     unassigned = list(exp.unassigned)
-    for job_id in exp.planned_jobs:
-        if job_id not in planned:
-            unassigned.append(
-                Unassigned(job_id, NOT_SCHEDULED, "feasible on its own; left out by the optimiser")
-            )
+    left_out = [j for j in exp.planned_jobs if j not in planned]
+    if left_out:
+        why = _left_out_details(problem, exp, set(left_out))
+        unassigned += [Unassigned(j, NOT_SCHEDULED, why[j]) for j in left_out]
     order = {j.id: i for i, j in enumerate(problem.jobs)}
     unassigned.sort(key=lambda u: order.get(u.job, 0))
     kpis = _kpis(problem, exp, routes, unassigned)
@@ -247,6 +246,31 @@ def build_plan(
         "summary": total,
         "kpis": kpis,
     }
+
+
+def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) -> dict[str, str]:
+    """Why a job possible on its own is not planned: who could do it, and when."""
+    who: dict[str, set[int]] = {j: set() for j in jobs}
+    all_vehicles = set(range(len(exp.resources)))
+    for node, task in zip(exp.problem.nodes, exp.tasks, strict=True):
+        if task.job in who and task.stop in CUSTOMER_STOPS | {"deliver+install"}:
+            allowed = node.allowed_vehicles
+            who[task.job] |= set(allowed) if allowed is not None else all_vehicles
+    by_id = {j.id: j for j in problem.jobs}
+    tb = problem.timebase
+    out = {}
+    for job_id, vehicles in who.items():
+        ids = sorted(exp.resources[v].id for v in vehicles)
+        names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        windows = effective_windows(by_id[job_id], 10**9)
+        when = ", ".join(f"{tb.iso(a)[11:16]}–{tb.iso(b)[11:16]}" for a, b in windows if b < 10**9)
+        when = f" in {when}" if when else ""
+        plural = "s" if len(ids) != 1 else ""
+        out[job_id] = (
+            f"possible on its own, but its {len(ids)} capable resource{plural} ({names}) "
+            f"had no room for it{when} alongside the rest of the day"
+        )
+    return out
 
 
 def _cost(problem: DispatchProblem, exp: Expansion, routes: list[dict[str, Any]]) -> float:
