@@ -360,3 +360,99 @@ class BodyGuard:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+# --- OpenAPI: the problem answers each operation may give ---------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "message", "code"],
+                "properties": {
+                    "loc": {"type": "string"},
+                    "message": {"type": "string"},
+                    "code": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_PROBLEM_TEXT = {
+    "400": "Malformed JSON (syntax, UTF-8, NaN/Infinity, absurd nesting)",
+    "401": "No valid API key",
+    "403": "The key's role or zone does not allow this",
+    "404": "Not found (a row the path or body names), or nothing published for that date",
+    "409": "Conflicts with stored data",
+    "413": "Body too large",
+    "415": "Body is not JSON",
+    "422": "Validation failed; `errors` names each field",
+    "503": "Database unavailable; retry",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Adds the problem answers to every ``/v1`` operation of an OpenAPI ``schema`` (in place).
+
+    Every operation may answer 401, 403, 404 (a row its path or body names does not exist),
+    422 and 503; one that writes 409; one with a body 400, 413 and 415. FastAPI's own 422 (its validation
+    error model, which this service never sends) is replaced.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = {"401", "403", "404", "422", "503"}
+            if method != "get":
+                codes.add("409")
+            if method in ("post", "put", "patch"):
+                codes |= {"400", "413", "415"}
+            responses = op.setdefault("responses", {})
+            for code in sorted(codes):
+                responses[code] = {
+                    "description": _PROBLEM_TEXT[code],
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+    text = json.dumps(schema.get("paths", {}))
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in text:
+            components.pop(name, None)
+    return schema
+
+
+def plain_tuples(node: Any) -> Any:
+    """Rewrites fixed-length tuples of one item type (``prefixItems`` all alike, ``minItems``
+    = ``maxItems`` = their count) as ``items`` with those bounds, in place: the same
+    constraint, read by more OpenAPI tools (schemathesis 4.32 among them) than ``prefixItems``."""
+    if isinstance(node, dict):
+        prefix = node.get("prefixItems")
+        if (
+            isinstance(prefix, list)
+            and prefix
+            and "items" not in node
+            and all(p == prefix[0] for p in prefix)
+            and node.get("minItems") == node.get("maxItems") == len(prefix)
+        ):
+            node["items"] = node.pop("prefixItems")[0]
+        for value in node.values():
+            plain_tuples(value)
+    elif isinstance(node, list):
+        for value in node:
+            plain_tuples(value)
+    return node

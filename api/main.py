@@ -14,7 +14,8 @@ from pydantic.json_schema import models_json_schema
 
 from .db import make_engine, migrate, session_factory, session_scope
 from .deps import PrincipalCache
-from .errors import BodyGuard, install_handlers
+from .errors import BodyGuard, document_problems, install_handlers, plain_tuples
+from .fastpath import RouteFastPath
 from .routes import v1_router
 from .schemas import StoredPlanIn
 from .security import ensure_bootstrap
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
             yield
         finally:
             runner.stop()
+            reader = getattr(app.state, "pg_reader", None)
+            if reader is not None:
+                await reader.aclose()
             engine.dispose()
 
     app = FastAPI(
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
             ref_template="#/components/schemas/{model}",
         )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
-        app.openapi_schema = schema
+        app.openapi_schema = plain_tuples(document_problems(schema))
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -98,4 +102,6 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         max_depth=settings.max_json_depth,
         max_string=settings.max_string_chars,
     )
+    # outermost: a verified app's own route fetch skips everything below (see fastpath)
+    app.add_middleware(RouteFastPath)
     return app

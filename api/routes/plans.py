@@ -143,7 +143,7 @@ def list_runs(
     date: Annotated[dt.date | None, Query()] = None,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(RUN_STATUSES) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
     filters: list[Any] = []
     if who.zone is not None:

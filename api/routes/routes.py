@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from .. import crud
 from ..deps import PrincipalDep, SessionDep, require_dispatcher
 from ..errors import Problem, forbidden
+from ..fastpath import route_out
 from ..models import Courier, Technician
 from ..schemas import RouteOut
 
@@ -25,7 +26,11 @@ def resource_route(
     who: PrincipalDep,
     date: Annotated[dt.date, Query(description="the plan's date, YYYY-MM-DD")],
 ) -> Any:
-    """Stops with times, addresses, items and job details; an empty list on a day off."""
+    """Stops with times, addresses, items and job details; an empty list on a day off.
+
+    A verified courier's or technician's own fetch is usually answered before this runs, by
+    ``fastpath.RouteFastPath`` with the same body; this route answers everything else.
+    """
     if who.role in ("courier", "technician"):
         if who.resource_id != resource_id:
             raise forbidden("this key may read only its own route")
@@ -39,16 +44,7 @@ def resource_route(
     found = crud.route_of(session=session, resource_id=resource_id, date=date)
     if found is None:
         raise Problem(404, "No published plan", f"no plan is published for {date}", kind="no-published-plan")
-    route = found["route"]
-    return {
-        "resource": resource_id,
-        "resource_kind": route.get("resource_kind") if route else kind,
-        "date": date,
-        "plan_run": found["run"],
-        "published_at": found["published_at"],
-        "summary": route.get("summary") if route else None,
-        "stops": route["stops"] if route else [],
-    }
+    return route_out(resource_id=resource_id, date=date, kind=kind, found=found)
 
 
 def routers() -> list[APIRouter]:

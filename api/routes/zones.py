@@ -46,7 +46,7 @@ def list_zones(
     session: SessionDep,
     who: DispatcherDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Any:
     filters = [ServiceZone.id == who.zone] if who.zone is not None else []
     rows, total = crud.list_rows(
