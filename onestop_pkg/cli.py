@@ -17,7 +17,7 @@ from onestop.dispatch.cli import main as dispatch_main
 def _serve(args: argparse.Namespace) -> int:
     from onestop.api.serve import run
 
-    run(args.host, args.port)
+    run(args.host, args.port, workers=args.workers)
     return 0
 
 
@@ -47,6 +47,7 @@ def service_commands(sub: Any) -> None:
     s = sub.add_parser("serve", help="run the HTTP API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1, help="server processes")
     s.set_defaults(func=_serve)
 
     s = sub.add_parser("worker", help="run a plan worker")
