@@ -2,12 +2,16 @@
 window-miss flags, the change feed the streams read, and what a re-plan needs from the
 stored events. Estimates and plans come from ``onestop.dispatch``; nothing here plans.
 
-State machine (per job): ``scheduled → en_route → arrived → started → completed | failed``.
-A job's events are kept in order of their own time (then of the state order), and the
-whole sequence is replayed on every new event: a state may be skipped (an app that never
-said ``arrived``) but never gone back to or repeated, and nothing follows ``completed`` or
-``failed``. Because any subset of a valid sequence is valid, the same events delivered
-in any order, any number of times, leave the same final state.
+State machine (per job, or per crew half of a split job): ``scheduled → en_route → arrived →
+started → completed | failed``. A ``delivery_installation`` split between a courier (its
+``deliver`` stop) and a technician (its ``install`` stop, on another route) has one machine per
+half, chosen by the reporting resource; the job's state combines them (``delivered`` between the
+courier's completion and the technician's first event, ``completed`` only with the install,
+``failed`` if either half fails). A half's events are kept in order of their own time (then
+of the state order), and the whole sequence is replayed on every new event: a state may be
+skipped (an app that never said ``arrived``) but never gone back to or repeated, and nothing
+follows ``completed`` or ``failed``. Because any subset of a valid sequence is valid, the same
+events delivered in any order, any number of times, leave the same final state.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .models import (
     JOB_ARRIVED,
     JOB_CANCELLED,
     JOB_COMPLETED,
+    JOB_DELIVERED,
     JOB_FAILED,
     JOB_ON_THE_WAY,
     JOB_STARTED,
@@ -55,6 +60,7 @@ STATUS_OF = {
     "started": JOB_STARTED,
     "completed": JOB_COMPLETED,
     "failed": JOB_FAILED,
+    "delivered": JOB_DELIVERED,
 }
 FAIL_REASONS = ("customer_absent", "wrong_item", "needs_parts", "other")
 POSITION = "position"
@@ -150,6 +156,60 @@ def state_of(events: Sequence[ProgressEvent]) -> str:
     return ordered[-1].kind if ordered else "scheduled"
 
 
+def split_halves(session: Session, job: Job) -> dict[str, str]:
+    """resource → its customer stop (``deliver`` / ``install``) for a job split between two crews; else {}."""
+    found: dict[str, str] = {}
+    for s in crud.job_stops(session=session, job=job):
+        if s.get("type") in CUSTOMER_STOPS:
+            found.setdefault(s["resource"], s["type"])
+    return found if len(set(found.values())) > 1 else {}
+
+
+def half_of(session: Session, halves: dict[str, str], resource_id: str | None) -> str:
+    """The half an event of ``resource_id`` belongs to: "" for a job that is not split."""
+    if not halves:
+        return ""
+    half = halves.get(resource_id or "")
+    if half is None:  # a crew no longer on the plan (re-planned): its kind tells the half
+        half = "deliver" if resource_id and session.get(Courier, resource_id) is not None else "install"
+    return half
+
+
+def replay_halves(
+    session: Session, job: Job, events: Iterable[ProgressEvent], halves: dict[str, str] | None = None
+) -> tuple[dict[str, list[ProgressEvent]], str | None]:
+    """Each half's events in order (key "" when the job is not split) and the first impossible move."""
+    if halves is None:
+        halves = split_halves(session, job)
+    groups: dict[str, list[ProgressEvent]] = {}
+    for e in events:
+        groups.setdefault(half_of(session, halves, e.resource_id), []).append(e)
+    out: dict[str, list[ProgressEvent]] = {}
+    error = None
+    for half, evs in groups.items():
+        out[half], err = replay(evs)
+        if err is not None and error is None:
+            error = f"{half} half: {err}" if half else err
+    return out, error
+
+
+def combined_state(groups: dict[str, list[ProgressEvent]]) -> str:
+    """The job's state from its halves' ordered events (see the module's docstring)."""
+
+    def last(half: str) -> str:
+        evs = groups.get(half)
+        return evs[-1].kind if evs else "scheduled"
+
+    if not set(groups) - {""}:
+        return last("")
+    deliver, install = last("deliver"), last("install")
+    if "failed" in (deliver, install):
+        return "failed"
+    if install != "scheduled":
+        return install
+    return "delivered" if deliver == "completed" else deliver
+
+
 def job_events(session: Session, job_id: str) -> list[ProgressEvent]:
     q = select(ProgressEvent).where(ProgressEvent.job_id == job_id, ProgressEvent.kind != POSITION)
     return list(session.scalars(q))
@@ -164,13 +224,17 @@ def same_event(a: ProgressEvent, b: ProgressEvent) -> bool:
 def apply_state_event(session: Session, job: Job, event: ProgressEvent) -> str:
     """Store ``event`` if the job's events stay a possible sequence; 409 otherwise. The new state."""
     prior = job_events(session, job.id)
-    ordered, error = replay([*prior, event])
+    halves = split_halves(session, job)
+    groups, error = replay_halves(session, job, [*prior, event], halves)
     if error is not None:
         raise conflict(f"job {job.id!r}: {error}")
     session.add(event)
+    half = half_of(session, halves, event.resource_id)
+    ordered = groups[half]
     state = ordered[-1].kind
+    current = combined_state(groups)
     before = job.status
-    job.status = STATUS_OF[state]
+    job.status = STATUS_OF[current]
     add_change(
         session,
         "status",
@@ -181,7 +245,9 @@ def apply_state_event(session: Session, job: Job, event: ProgressEvent) -> str:
             "job": job.id,
             "state": event.kind,
             "at": event.at.isoformat(),
-            "current": state,
+            "current": current,
+            "stop": half or None,
+            "half_state": state,
             "status": job.status,
             "previous_status": before,
             "resource": event.resource_id,
@@ -214,7 +280,8 @@ def recompute_etas(
     if data is None:
         return []
     request, plan = data
-    route = crud.cached_plan_index(run_id, session=session)["routes"].get(resource_id)
+    index = crud.cached_plan_index(run_id, session=session)
+    route = index["routes"].get(resource_id)
     if route is None:
         return []
     on_route = [s for s in route["stops"] if s.get("job")]
@@ -270,6 +337,9 @@ def recompute_etas(
     rows = {r.job_id: r for r in session.scalars(select(JobEta).where(JobEta.job_id.in_(ids)))} if ids else {}
     for e in out:
         row = rows.get(e["job"])
+        owner = index["job_resource"].get(e["job"])
+        if row is not None and row.resource_id not in (resource_id, None) and row.resource_id == owner:
+            continue  # a split job's courier keeps its estimate until it has arrived
         start, arrival = _parse(e["start"]), _parse(e["eta"])
         window = e["window"]
         was_late = row.late if row is not None else False
@@ -335,8 +405,12 @@ def progress_for_replan(
         for e in session.scalars(q):
             by_job.setdefault(e.job_id or "", []).append(e)
     for job_id, evs in by_job.items():
-        state = state_of(evs)
-        progress[job_id] = {"failed": "completed", "arrived": "started"}.get(state, state)
+        job = session.get(Job, job_id)
+        state = combined_state(replay_halves(session, job, evs)[0]) if job is not None else state_of(evs)
+        # a delivered split job: the deliver is done and the install is held for its technician
+        progress[job_id] = {"failed": "completed", "arrived": "started", "delivered": "started"}.get(
+            state, state
+        )
     resources = [r["id"] for k in ("technicians", "couriers") for r in request.get(k, [])]
     lo, _ = _day_bounds(request)
     positions: dict[str, list[float]] = {}
@@ -368,7 +442,7 @@ def after_publish(session: Session, run: PlanRun) -> None:
             add_change(
                 session, "status", zone=row.zone, job_id=job_id, data={"job": job_id, "status": "cancelled"}
             )
-    under_way = (JOB_ON_THE_WAY, JOB_ARRIVED, JOB_STARTED)
+    under_way = (JOB_ON_THE_WAY, JOB_ARRIVED, JOB_STARTED, JOB_DELIVERED)
     ids = [j["id"] for j in run.request.get("jobs", [])]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -46,6 +46,8 @@ JOB_ON_THE_WAY, JOB_ARRIVED, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED = (
 )
 #: Work under way at the customer (a ``started`` progress event; the living day, issue 7).
 JOB_STARTED = "started"
+#: A split delivery_installation whose courier has delivered; the technician's install is to come.
+JOB_DELIVERED = "delivered"
 JOB_STATUSES = (
     JOB_NEW,
     JOB_SCHEDULED,
@@ -53,12 +55,13 @@ JOB_STATUSES = (
     JOB_ON_THE_WAY,
     JOB_ARRIVED,
     JOB_STARTED,
+    JOB_DELIVERED,
     JOB_COMPLETED,
     JOB_FAILED,
     JOB_CANCELLED,
 )
 #: Statuses a job on a published plan has: it may not be deleted.
-JOB_ON_PLAN = frozenset({JOB_SCHEDULED, JOB_ON_THE_WAY, JOB_ARRIVED, JOB_STARTED})
+JOB_ON_PLAN = frozenset({JOB_SCHEDULED, JOB_ON_THE_WAY, JOB_ARRIVED, JOB_STARTED, JOB_DELIVERED})
 
 ROLES = ("dispatcher", "courier", "technician", "customer")
 

@@ -72,7 +72,12 @@ class EventOut(BaseModel):
     resource: str | None
     at: dt.datetime
     duplicate: bool = Field(description="true when this event id was taken before (nothing changed)")
-    state: str | None = Field(None, description="the job's state after all its events, in time order")
+    state: str | None = Field(
+        None,
+        description="the state of the reporter's part of the job after all its events, in time order "
+        "(the whole job's, unless a delivery_installation is split between a courier and a technician: "
+        "then each crew's half has its own)",
+    )
     status: str | None = None
     etas: list[EtaOut] = Field(default=[], description="fresh estimates for the resource's remaining stops")
     late: list[str] = Field(default=[], description="jobs whose stops will now miss their window")
@@ -120,7 +125,8 @@ def _out(ev: ProgressEvent, *, duplicate: bool, **extra: Any) -> dict[str, Any]:
 def post_event(body: EventIn, session: SessionDep, who: PrincipalDep) -> Any:
     """A state change of a job (``en_route`` … ``completed``/``failed``) or a position ping, from
     the resource doing the job. 201 when taken, 200 for a repeated id, 409 for a transition the
-    job's other events make impossible, 403 from a resource not on the job."""
+    job's other events make impossible, 403 from a resource not on the job. A delivery_installation
+    split between a courier and a technician keeps one state machine per crew half."""
     at = body.at.astimezone(dt.UTC)
     job: Job | None = None
     allowed: set[str] | None = None
@@ -206,7 +212,14 @@ def _replayed(session: Any, seen: ProgressEvent, event: ProgressEvent) -> Any:
     state = status = None
     if seen.job_id is not None:
         job = session.get(Job, seen.job_id)
-        state = living.state_of(living.job_events(session, seen.job_id))
+        events = living.job_events(session, seen.job_id)
+        if job is None:
+            state = living.state_of(events)
+        else:
+            halves = living.split_halves(session, job)
+            groups, _ = living.replay_halves(session, job, events, halves)
+            own = groups.get(living.half_of(session, halves, seen.resource_id)) or []
+            state = own[-1].kind if own else "scheduled"
         status = job.status if job is not None else None
     out = _out(seen, duplicate=True, state=state, status=status)
     return JSONResponse(EventOut.model_validate(out).model_dump(mode="json"), status_code=200)

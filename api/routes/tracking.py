@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +37,8 @@ class TimelineStep(BaseModel):
     event: str | None = None
     reason: str | None = None
     note: str | None = None
+    stop: str | None = Field(None, description="deliver or install: the crew half of a split job")
+    resource: str | None = None
 
 
 class TimelineOut(BaseModel):
@@ -85,20 +87,41 @@ def timeline(session: Any, job: Job) -> dict[str, Any]:
         state = _PLAN_STEPS.get(e.kind)
         if state is not None and (not steps or steps[-1]["state"] != state):
             steps.append({"state": state, "at": e.at, "source": "plan"})
-    events, _ = living.replay(living.job_events(session, job.id))
-    steps.extend(
-        {"state": e.kind, "at": e.at, "source": "app", "event": e.id, "reason": e.reason, "note": e.note}
-        for e in events
-    )
-    steps.sort(key=lambda s: (s["at"], living.RANK.get(s["state"], -1)))
-    state = events[-1].kind if events else ("scheduled" if job.plan_run_id else job.status)
+    halves = living.split_halves(session, job)
+    groups, _ = living.replay_halves(session, job, living.job_events(session, job.id), halves)
+    events = sorted((e for evs in groups.values() for e in evs), key=lambda e: (e.at, _half_rank(e, halves)))
+    for half, evs in groups.items():
+        for e in evs:
+            steps.append(
+                {
+                    "state": "delivered" if half == "deliver" and e.kind == "completed" else e.kind,
+                    "at": e.at,
+                    "source": "app",
+                    "event": e.id,
+                    "reason": e.reason,
+                    "note": e.note,
+                    "stop": half or None,
+                    "resource": e.resource_id,
+                }
+            )
+    steps.sort(key=lambda s: (s["at"], _HALF_ORDER.get(s.get("stop"), 0), living.RANK.get(s["state"], -1)))
+    state = living.combined_state(groups) if events else ("scheduled" if job.plan_run_id else job.status)
     if job.status == "cancelled":
         state = "cancelled"
+    active = job.resource_id
+    if halves:  # the courier until it has delivered, then the technician
+        by_half = {h: r for r, h in halves.items()}
+        half = "install" if groups.get("install") or state == "delivered" else "deliver"
+        active = by_half.get(half, active)
     resource = None
-    if job.resource_id:
-        resource = {"id": job.resource_id, **living.resource_info(request, job.resource_id)}
+    if active:
+        resource = {"id": active, **living.resource_info(request, active)}
+    failing = [e for e in events if e.kind == "failed"]
     stops = crud.job_stops(session=session, job=job)
     customer = [s for s in stops if s.get("type") in living.CUSTOMER_STOPS]
+    next_stop = customer[0] if customer else None
+    if halves:  # the stop of the crew the customer waits for
+        next_stop = next((s for s in customer if s["resource"] == active), next_stop)
     planned = None
     if customer:
         planned = {
@@ -108,6 +131,8 @@ def timeline(session: Any, job: Job) -> dict[str, Any]:
         }
     eta = None
     row = session.get(JobEta, job.id) if state not in living.FINAL and state != "cancelled" else None
+    if row is not None and halves and row.resource_id != active:
+        row = None  # the other crew's estimate: not the one the customer waits for
     if row is not None:
         lo, hi = eta_window(row.start)
         eta = {
@@ -119,25 +144,32 @@ def timeline(session: Any, job: Job) -> dict[str, Any]:
             "computed_at": row.computed_at.astimezone(tz).isoformat(),
             "resource": row.resource_id,
         }
-    elif planned and state in ("scheduled", "en_route"):
-        lo, hi = eta_window(dt.datetime.fromisoformat(planned["start"]))
+    elif next_stop is not None and state in ("scheduled", "en_route", "delivered"):
+        lo, hi = eta_window(dt.datetime.fromisoformat(next_stop["start"]))
         eta = {
-            "eta": planned["arrival"],
-            "start": planned["start"],
+            "eta": next_stop["arrival"],
+            "start": next_stop["start"],
             "window": [lo.isoformat(), hi.isoformat()],
         }
-        eta.update(late=False, late_by_s=0, computed_at=None, resource=job.resource_id)
+        eta.update(late=False, late_by_s=0, computed_at=None, resource=active)
     return {
         "job": job.id,
         "status": job.status,
         "state": state,
-        "message": _message(state, resource, eta, events, tz),
+        "message": _message(state, resource, eta, failing or events, tz),
         "resource": resource,
         "windows": job.data.get("windows", []),
         "planned": planned,
         "eta": eta,
         "steps": steps,
     }
+
+
+_HALF_ORDER = {"deliver": 0, "install": 1}
+
+
+def _half_rank(e: ProgressEvent, halves: dict[str, str]) -> tuple[int, int]:
+    return _HALF_ORDER.get(halves.get(e.resource_id or "", ""), 0), living.RANK[e.kind]
 
 
 def _message(
@@ -159,6 +191,8 @@ def _message(
         return f"{who} at work"
     if state == "completed":
         return "completed"
+    if state == "delivered":
+        return f"delivered; {who.lower()} arriving {span} to install" if span else "delivered"
     if state == "failed":
         reason = (events[-1].reason or "other").replace("_", " ")
         return f"not completed: {reason}"
