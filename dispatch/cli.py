@@ -247,6 +247,11 @@ def _no_constant(name: str) -> NoReturn:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    # benchmarks/ sits beside the packages in a source checkout, not in an install
+    for root in (Path(__file__).resolve().parents[1], Path.cwd()):
+        if (root / "benchmarks" / "__main__.py").exists() and str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+            break
     try:
         from benchmarks.__main__ import main as bench_main
     except ImportError:

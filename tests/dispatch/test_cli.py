@@ -73,3 +73,17 @@ def test_matrix_command_bad_input(tmp_path: Path, capsys, points, travel, needle
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and needle in err and "Traceback" not in err
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "instances"
+
+
+@pytest.mark.skipif(not (SHARED / "solomon" / "C101.txt").exists(), reason="shared instances are beside the repository")
+def test_bench_command_runs_a_benchmark(tmp_path: Path, monkeypatch):
+    """`onestop bench run` solves an instance and writes its CSV row, from any working directory."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.csv"
+    args = ["bench", "run", "--suite", "solomon", "--instances", "C101", "--time-limit", "0.5", "--out", str(out)]
+    assert main(args) == 0
+    rows = out.read_text().splitlines()
+    assert len(rows) == 2 and "C101" in rows[1]
