@@ -166,25 +166,7 @@ _ROUTE_FIELDS = (
 class _Route:
     """One vehicle's items (node ids >= 0, breaks as ~index) and their schedule."""
 
-    __slots__ = (
-        "k",
-        "items",
-        "E",
-        "Dp",
-        "Pp",
-        "L",
-        "Lr",
-        "nr",
-        "loads",
-        "smax",
-        "smin",
-        "stops",
-        "nreal",
-        "end_arr",
-        "lstart",
-        "ok",
-        "sig",
-    )
+    __slots__ = ("k", "items", *_ROUTE_FIELDS, "sig")
 
     def __init__(self, k: int, items: list[int]) -> None:
         self.k = k
