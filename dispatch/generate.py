@@ -498,6 +498,49 @@ class _DayBuilder:
             if "skills" in j and not j["skills"]:
                 del j["skills"]
 
+    # --- booking --------------------------------------------------------------
+
+    def book(self, technicians: list[dict], couriers: list[dict], tries: int = 6) -> None:
+        """Book the jobs in the order they came in, as a retailer's booking desk would.
+
+        A job keeps the window(s) it asked for when one of them has room; else it
+        gets the nearest slot with room (a linked installation only from its
+        delivery's end on). When the whole day is full for it the desk books it on
+        another day, and in its place comes the next customer asking for the same
+        kind of job (a fresh draw, same id); after ``tries`` such customers the last
+        one is taken as asked and the day is overbooked there.
+        """
+        desk = _Desk(self.jobs, technicians, couriers)
+        for i, job in enumerate(self.jobs):
+            if job["id"] in self.impossible_ids:
+                continue
+            for attempt in range(tries):
+                if desk.place(job) or attempt == tries - 1:
+                    break
+                if job.get("after") in desk.by_id:  # delivered today, installed another day
+                    before = desk.by_id[job["after"]]
+                    before["notes"] = before["notes"].replace(", installed later the same day", "")
+                job = self.redraw(job)
+                self.jobs[i] = job
+                desk.by_id[job["id"]] = job
+
+    def redraw(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A fresh job of the same kind with the same id (the next customer's)."""
+        n = len(self.jobs)
+        kind = job["kind"]
+        if kind == "delivery":
+            self.delivery()
+        elif kind in ("installation", "repair", "inspection"):
+            self.tech_visit(kind)
+        else:
+            self.courier_job(kind)
+        fresh = self.jobs.pop()
+        assert len(self.jobs) == n
+        fresh["id"] = job["id"]
+        if "skills" in fresh and not fresh["skills"]:
+            del fresh["skills"]
+        return fresh
+
     # --- resources ------------------------------------------------------------
 
     def build_resources(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -622,6 +665,139 @@ class _DayBuilder:
                     c["skills"] = sorted({*c["skills"], *need})
 
 
+#: Minutes a booking keeps free around a visit for the drive to it (technicians, couriers).
+TECH_DRIVE_MIN = 15
+COURIER_DRIVE_MIN = 20
+BOOKINGS = ("slots", "free")
+
+
+def _minutes(text: str) -> int:
+    return int(text[:2]) * 60 + int(text[3:5])
+
+
+class _SlotBook:
+    """The booking desk: how many minutes each resource still has in each 2-hour slot.
+
+    A retailer offers a customer the slots its rosters can still serve; when the slot
+    they want is full they are offered the nearest one with room. A resource's slot
+    holds the part of its shift inside the slot (less the drive from home at the start
+    and back at the end), less its break when the break's window lies in the slot (or
+    the break's share of the slot when its window spans two), less what is booked. A
+    visit needs its duration plus a drive allowance in one slot of one capable
+    resource, and the resource's ``max_jobs`` caps its bookings for the day.
+    """
+
+    def __init__(self, resources: list[dict[str, Any]], lead: int) -> None:
+        self.resources = resources
+        self.free: dict[tuple[str, int], float] = {}
+        self.count: Counter[str] = Counter()
+        for r in resources:
+            s0, s1 = _minutes(r["shift"][0]) + lead, _minutes(r["shift"][1]) - 15
+            breaks = [
+                (_minutes(b["window"][0]), _minutes(b["window"][1]), b["duration"] // 60) for b in r["breaks"]
+            ]
+            for h, _ in SLOTS:
+                a, b = h * 60, h * 60 + 120
+                room = max(0, min(b, s1) - max(a, s0))
+                for ba, bb, dur in breaks:
+                    overlap = max(0, min(b, bb) - max(a, ba))
+                    if overlap:
+                        room -= dur if ba >= a and bb <= b else dur * overlap / (bb - ba)
+                self.free[r["id"], h] = max(0.0, room)
+
+    def best(self, able: list[dict[str, Any]], slot: int, need: int) -> dict[str, Any] | None:
+        """The capable resource with room for ``need`` minutes in ``slot``, least booked first."""
+        fits = [
+            r
+            for r in able
+            if self.free.get((r["id"], slot), 0.0) >= need and self.count[r["id"]] < r["max_jobs"]
+        ]
+        if not fits:
+            return None
+        return min(fits, key=lambda r: (self.count[r["id"]], -self.free[r["id"], slot], r["id"]))
+
+    def take(self, r: dict[str, Any], slot: int, need: int) -> None:
+        self.free[r["id"], slot] -= need
+        self.count[r["id"]] += 1
+
+
+class _Desk:
+    """Books jobs into the rosters' slots (see :class:`_SlotBook`)."""
+
+    def __init__(self, jobs: list[dict[str, Any]], technicians: list[dict], couriers: list[dict]) -> None:
+        self.technicians, self.couriers = technicians, couriers
+        self.techs, self.crews = _SlotBook(technicians, 15), _SlotBook(couriers, 30)
+        self.by_id = {j["id"]: j for j in jobs}
+
+    def needs(self, job: dict[str, Any]) -> list[tuple[_SlotBook, list[dict], int]]:
+        kind, brand, skills = job["kind"], job.get("brand"), set(job.get("skills", []))
+        out = []
+        if kind in ("installation", "repair", "inspection", "delivery_installation"):
+            able = [t for t in self.technicians if brand in t["brands"] and skills <= set(t["skills"])]
+            minutes = (job["duration"] + job.get("handover_s", 0)) // 60 + TECH_DRIVE_MIN
+            out.append((self.techs, able, minutes))
+        if kind in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation"):
+            need = set() if kind == "delivery_installation" else skills
+            able = [c for c in self.couriers if need <= set(c["skills"])]
+            minutes = job.get("handover_s", 0) if kind == "delivery_installation" else job["duration"]
+            out.append((self.crews, able, minutes // 60 + COURIER_DRIVE_MIN))
+        return out
+
+    @staticmethod
+    def _book(parts: list[tuple[_SlotBook, list[dict], int]], slot: int) -> bool:
+        chosen = []
+        for desk, able, minutes in parts:
+            r = desk.best(able, slot, minutes)
+            if r is None:
+                return False
+            chosen.append((desk, r, minutes))
+        for desk, r, minutes in chosen:
+            desk.take(r, slot, minutes)
+        return True
+
+    def place(self, job: dict[str, Any]) -> bool:
+        """Book ``job`` (moving it to the nearest slot with room); False when the day is full for it.
+
+        Jobs that cannot move (promise jobs, urgent visits, windows other than one
+        2-hour slot, a delivery whose installation follows) are booked where they fall
+        when there is room and otherwise taken as they are (True): the day is
+        overbooked there.
+        """
+        wins = job.get("windows")
+        if not wins:
+            return True
+        parts = self.needs(job)
+        if any(not able for _, able, _ in parts):
+            return True  # nobody can do it at all: the pre-checks will say so
+        asked = [
+            h for h, _ in SLOTS for a, b in wins if _minutes(a) <= h * 60 and h * 60 + 120 <= _minutes(b)
+        ]
+        if any(self._book(parts, h) for h in asked):
+            return True
+        if not self.movable(job):
+            return True
+        earliest = 0
+        if job.get("after") in self.by_id:
+            before = self.by_id[job["after"]].get("windows") or [["08:00", "10:00"]]
+            earliest = _minutes(before[0][1]) // 60
+        wanted = _minutes(wins[0][0]) // 60
+        offered = sorted((h for h, _ in SLOTS if h >= earliest), key=lambda h: (abs(h - wanted), h))
+        for h in offered:
+            if self._book(parts, h):
+                job["windows"] = [[_hm(h), _hm(h + 2)]]
+                return True
+        return False
+
+    def movable(self, job: dict[str, Any]) -> bool:
+        wins = job.get("windows") or []
+        return (
+            job.get("priority") != "urgent"
+            and len(wins) >= 1
+            and all(_minutes(b) - _minutes(a) == 120 for a, b in wins)
+            and not any(j.get("after") == job["id"] for j in self.by_id.values())
+        )
+
+
 def generate_day(
     jobs: int = 60,
     seed: int = 0,
@@ -632,6 +808,7 @@ def generate_day(
     time_limit_s: float | None = None,
     preset: str = "balanced",
     travel: dict[str, Any] | None = None,
+    booking: str = "slots",
 ) -> dict[str, Any]:
     """A realistic v1 request for one city day, the same for the same arguments.
 
@@ -657,11 +834,18 @@ def generate_day(
     travel
         ``options.travel`` (e.g. ``{"provider": "osm", "extract": "bundled:helsinki"}``);
         default none, i.e. the haversine model.
+    booking
+        ``"slots"`` (default): windows are booked against the rosters' free time per
+        2-hour slot, as a retailer's booking desk offers them (see :meth:`_DayBuilder.book`);
+        ``"free"``: every customer gets the window they asked for, whatever the rosters,
+        so evening slots are overbooked (the days before booking existed).
     """
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
     if city not in AREAS:
         raise ValueError(f"unknown city {city!r}; known: {', '.join(AREAS)}")
+    if booking not in BOOKINGS:
+        raise ValueError(f"unknown booking {booking!r}; known: {', '.join(BOOKINGS)}")
     _date.fromisoformat(date)
     n_imp = max(3, round(jobs * 0.02)) if impossible is None else impossible
     n_imp = max(0, min(n_imp, jobs))
@@ -669,6 +853,8 @@ def generate_day(
     b.build_depots()
     b.build_jobs()
     technicians, couriers = b.build_resources()
+    if booking == "slots":
+        b.book(technicians, couriers)
     options: dict[str, Any] = {
         "preset": preset,
         "time_limit_s": time_limit_s if time_limit_s is not None else default_time_limit(jobs),

@@ -79,3 +79,40 @@ def test_points_inside_area_and_options():
     assert generate_day(60, travel=travel)["options"]["travel"] == travel
     with pytest.raises(ValueError):
         generate_day(60, city="atlantis")
+
+
+def test_booking_desk_keeps_the_mix_and_offers_only_slots():
+    """Booked against the rosters, a day keeps its size, ids and job kinds; every window is a
+    2-hour slot between 08:00 and 20:00 (or an urgent 4-hour one), and some customers got
+    another slot than they asked for."""
+    for jobs, seed in ((60, 0), (200, 1)):
+        asked, booked = generate_day(jobs, seed, booking="free"), generate_day(jobs, seed)
+        assert [j["id"] for j in booked["jobs"]] == [j["id"] for j in asked["jobs"]]
+        assert Counter(j["kind"] for j in booked["jobs"]) == Counter(j["kind"] for j in asked["jobs"])
+        assert booked["technicians"] == asked["technicians"] and booked["couriers"] == asked["couriers"]
+        moved = [a["id"] for a, b in zip(asked["jobs"], booked["jobs"], strict=True) if a != b]
+        assert moved
+        impossible = {u.job for u in _prechecked(booked)}
+        for job in booked["jobs"]:
+            if job["id"] in impossible:
+                continue
+            for a, b in job.get("windows", []):
+                hours = (int(b[:2]) * 60 + int(b[3:])) - (int(a[:2]) * 60 + int(a[3:]))
+                assert a[3:] == "00" and a >= "08:00" and b <= "20:00"
+                assert hours == 120 or (hours == 240 and job.get("priority") == "urgent")
+        PlanRequestIn.model_validate(booked)
+
+
+def test_booking_desk_respects_linked_installations():
+    """An installation linked after a delivery is booked no earlier than the delivery's window ends."""
+    req = generate_day(400, 3)
+    by_id = {j["id"]: j for j in req["jobs"]}
+    linked = [j for j in req["jobs"] if j.get("after")]
+    assert linked
+    for j in linked:
+        assert j["windows"][0][0] >= by_id[j["after"]]["windows"][0][1]
+
+
+def test_unknown_booking_is_refused():
+    with pytest.raises(ValueError, match="booking"):
+        generate_day(60, booking="walk-in")
