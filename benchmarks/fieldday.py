@@ -51,6 +51,7 @@ COLUMNS = (
     "size",
     "seed",
     "city",
+    "booking",
     "jobs",
     "technicians",
     "couriers",
@@ -63,6 +64,8 @@ COLUMNS = (
     "planned",
     "feasible",
     "feasible_planned_pct",
+    "bound",
+    "bound_status",
     "unassigned_by_reason",
     "travel_h",
     "km",
@@ -423,20 +426,27 @@ def run_size(
     city: str = "helsinki",
     baseline: bool = True,
     solutions_dir: str | None = None,
+    booking: str = "slots",
+    bound_s: float = 0.0,
 ) -> dict[str, Any]:
-    """Generate, solve, validate (and run the baseline on) one day; one CSV row."""
+    """Generate, solve, validate (and run the baseline on) one day; one CSV row.
+
+    ``bound_s`` > 0 also runs :func:`benchmarks.bound.job_bound` for that many seconds
+    (after the solve, outside its time and memory figures).
+    """
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     from onestop.dispatch.generate import generate_day
     from onestop.dispatch.planner import plan_day
 
     row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
-    request = generate_day(size, seed, city=city)
+    request = generate_day(size, seed, city=city, booking=booking)
     limit = time_limit_s or request["options"]["time_limit_s"]
     row.update(
         size=size,
         seed=seed,
         city=city,
+        booking=booking,
         jobs=len(request["jobs"]),
         technicians=len(request["technicians"]),
         couriers=len(request["couriers"]),
@@ -471,6 +481,11 @@ def run_size(
         row["violations"] = len(bad)
         if bad:
             print(f"[{size}] {len(bad)} violations, first: {bad[0]}", file=sys.stderr)
+    if bound_s > 0:
+        from benchmarks.bound import job_bound
+
+        b = job_bound(outcome.expansion, time_limit_s=bound_s)
+        row.update(bound=b.upper, bound_status=b.status)
     if solutions_dir:
         d = Path(solutions_dir)
         d.mkdir(parents=True, exist_ok=True)
@@ -504,9 +519,19 @@ def run_size(
 
 
 def _child(args: tuple) -> dict[str, Any]:
-    size, seed, preset, limit, city, baseline, solutions_dir = args
+    size, seed, preset, limit, city, baseline, solutions_dir, booking, bound_s = args
     try:
-        return run_size(size, seed, preset, limit, city=city, baseline=baseline, solutions_dir=solutions_dir)
+        return run_size(
+            size,
+            seed,
+            preset,
+            limit,
+            city=city,
+            baseline=baseline,
+            solutions_dir=solutions_dir,
+            booking=booking,
+            bound_s=bound_s,
+        )
     except Exception as exc:  # one size failing must not lose the others
         row = dict.fromkeys(COLUMNS, "")
         row.update(size=size, seed=seed, city=city, error=f"{type(exc).__name__}: {exc}")
@@ -516,23 +541,51 @@ def _child(args: tuple) -> dict[str, Any]:
 # --------------------------------------------------------------- table, CSV, CLI
 
 
+def _pct(part: Any, whole: Any) -> str:
+    try:
+        return f"{100 * int(part) / int(whole):.1f} %"
+    except (TypeError, ValueError, ZeroDivisionError):
+        return ""
+
+
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
-    """The per-size table (OneStop, then the baseline on the same day)."""
+    """The per-day table (OneStop, the bound when run, then the baseline on the same day),
+    and per size over several seeds the pooled share of feasible jobs planned."""
     head = (
-        "| jobs | resources | solve s | peak MB | planned | feasible | planned/feasible | "
-        "travel h | km | valid | baseline planned | baseline travel h | baseline km | baseline valid |"
+        "| jobs | seed | booking | resources | solve s | peak MB | planned | feasible | planned/feasible | "
+        "upper bound | travel h | km | valid | baseline planned | baseline planned/feasible | "
+        "baseline travel h | baseline valid |"
     )
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    width = head.count("|") - 1
+    lines = [head, "|" + "---|" * width]
     for r in rows:
         if r.get("error"):
-            lines.append(f"| {r['size']} | error: {r['error']} |" + " |" * 12)
+            lines.append(f"| {r['size']} | {r['seed']} | error: {r['error']} |" + " |" * (width - 3))
             continue
+        bound = f"{r['bound']} ({r['bound_status'].lower()})" if r.get("bound") != "" else "not run"
         lines.append(
-            f"| {r['jobs']} | {r['resources']} ({r['technicians']} T + {r['couriers']} C) | {r['solve_s']} | "
-            f"{r['peak_rss_mb']} | {r['planned']} | {r['feasible']} | {r['feasible_planned_pct']} % | "
-            f"{r['travel_h']} | {r['km']} | {r['valid']} | {r['baseline_planned']} | "
-            f"{r['baseline_travel_h']} | {r['baseline_km']} | {r['baseline_valid']} |"
+            f"| {r['jobs']} | {r['seed']} | {r['booking']} | {r['resources']} ({r['technicians']} T + "
+            f"{r['couriers']} C) | {r['solve_s']} | {r['peak_rss_mb']} | {r['planned']} | {r['feasible']} | "
+            f"{r['feasible_planned_pct']} % | {bound} | {r['travel_h']} | {r['km']} | {r['valid']} | "
+            f"{r['baseline_planned']} | {_pct(r['baseline_planned'], r['feasible'])} | "
+            f"{r['baseline_travel_h']} | {r['baseline_valid']} |"
         )
+    pooled: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for r in rows:
+        if not r.get("error"):
+            pooled.setdefault((r["size"], r["booking"]), []).append(r)
+    if any(len(v) > 1 for v in pooled.values()):
+        lines += ["", "| jobs | booking | days | planned/feasible, pooled | worst day | baseline, pooled |"]
+        lines.append("|---|---|---|---|---|---|")
+        for (size, booking), rs in pooled.items():
+            planned = sum(int(r["planned"]) for r in rs)
+            feasible = sum(int(r["feasible"]) for r in rs)
+            base = sum(int(r["baseline_planned"] or 0) for r in rs)
+            worst = min(float(r["feasible_planned_pct"]) for r in rs)
+            lines.append(
+                f"| {size} | {booking} | {len(rs)} | {planned}/{feasible} = {_pct(planned, feasible)} | "
+                f"{worst} % | {_pct(base, feasible) if base else 'not run'} |"
+            )
     return "\n".join(lines)
 
 
@@ -570,6 +623,8 @@ def run(
     city: str = "helsinki",
     baseline: bool = True,
     quiet: bool = False,
+    booking: str = "slots",
+    bound_s: float = 0.0,
 ) -> int:
     """Run the suite; print the markdown table, write the CSV; 0 when every plan is valid.
 
@@ -582,7 +637,7 @@ def run(
     chosen = chosen or list(DEFAULT_SIZES)
     presets = [p.strip() for p in (preset or "").split(",") if p.strip()] or [None]
     tasks = [
-        (n, sd, pr, time_limit_s, city, baseline, solutions_dir)
+        (n, sd, pr, time_limit_s, city, baseline, solutions_dir, booking, bound_s)
         for n in chosen
         for sd in (seeds or [0])
         for pr in presets
@@ -623,6 +678,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=None, help="seconds (default: the request's)")
     ap.add_argument("--city", default="helsinki", help="helsinki (the OSM extract's area) or helsinki-wide")
     ap.add_argument("--out", default=DEFAULT_OUT, help=f"CSV path (default {DEFAULT_OUT})")
+    ap.add_argument(
+        "--booking",
+        default="slots",
+        choices=("slots", "free"),
+        help="slots: windows booked against the rosters (default); free: as asked, evenings overbooked",
+    )
+    ap.add_argument(
+        "--bound",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="also prove an upper bound on plannable jobs with CP-SAT for S seconds (benchmarks.bound)",
+    )
     ap.add_argument("--plots", default=None, help="write request, plan, PNG and HTML per day here")
     ap.add_argument("--procs", type=int, default=1, help="sizes at once (default 1)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the cheapest-insertion baseline")
@@ -645,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         city=a.city,
         baseline=not a.no_baseline,
         quiet=a.quiet,
+        booking=a.booking,
+        bound_s=a.bound,
     )
 
 
