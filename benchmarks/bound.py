@@ -170,7 +170,8 @@ def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Boun
     status = solver.solve(m)
     name = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        upper = int(np.floor(solver.best_objective_bound + 1e-6))
+        # the bound CP-SAT reports before its presolve settles can exceed the job count
+        upper = min(len(per_job), int(np.floor(solver.best_objective_bound + 1e-6)))
         found = int(round(solver.objective_value))
     else:
         upper, found = len(per_job), 0
