@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -11,14 +12,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import crud
+from .. import crud, living
 from ..deps import DispatcherDep, PrincipalDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, forbidden, not_found, validation_problem
-from ..models import JOB_STATUSES, Event, IdempotencyRecord, Job
+from ..models import JOB_NEW, JOB_STATUSES, JOB_UNASSIGNED, Event, IdempotencyRecord, Job, ProgressEvent
 from ..schemas import JobCreate, JobOut, JobPage, JobStatusUpdate, JobTracking, KeyCreated, Zone
 from ..security import Principal, issue_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+#: ``POST /v1/jobs/{id}/status`` words for the progress events they stand for.
+EVENT_OF_STATUS = {
+    "on_the_way": "en_route",
+    "arrived": "arrived",
+    "completed": "completed",
+    "failed": "failed",
+}
 
 IdempotencyKey = Annotated[
     str | None,
@@ -194,7 +203,32 @@ def report_status(job_id: str, body: JobStatusUpdate, session: SessionDep, who: 
         raise forbidden("only a dispatcher may cancel a job")
     if row.status in ("completed", "cancelled"):
         raise conflict(f"job {job_id!r} is already {row.status}")
-    row.status = body.status
+    if body.status != "cancelled":
+        # the same state machine as POST /v1/events: no "completed" before "on the way",
+        # nothing after "failed", one machine per crew half of a split delivery_installation
+        if row.status in (JOB_NEW, JOB_UNASSIGNED) or row.plan_run_id is None:
+            raise conflict(f"job {job_id!r} is {row.status}, not on a published plan")
+        allowed = living.job_resources(session, row)
+        if who.role in ("courier", "technician"):
+            if who.resource_id not in allowed:
+                raise forbidden(f"job {job_id!r} is not assigned to {who.resource_id!r}")
+            resource = who.resource_id
+        else:
+            resource = sorted(allowed)[0] if allowed else None
+        session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+        event = ProgressEvent(
+            id=f"status-{uuid.uuid4().hex}",
+            kind=EVENT_OF_STATUS[body.status],
+            job_id=job_id,
+            resource_id=resource,
+            at=dt.datetime.now(dt.UTC),
+            reason="other" if body.status == "failed" else None,
+            note=body.note,
+            key_id=who.key_id,
+        )
+        living.apply_state_event(session, row, event)
+    else:
+        row.status = body.status
     crud.add_event(session=session, kind=body.status, job_id=job_id, data={"by": who.role, "note": body.note})
     session.flush()
     return crud.job_out(row)

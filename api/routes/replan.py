@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from .. import crud, living
 from ..deps import DispatcherDep, SessionDep, require_dispatcher
 from ..errors import conflict, field_error, not_found, validation_problem
-from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
+from ..models import RUN_SUCCEEDED, Job, PlanRun, PublishedPlan, utcnow
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -83,6 +83,16 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if base.status != RUN_SUCCEEDED or base.plan is None:
         raise conflict(f"run {run_id} is {base.status}; only a succeeded run can be re-planned")
     request, plan = base.request, base.plan
+    day = base.date or dt.date.fromisoformat(request["date"])
+    active = session.get(PublishedPlan, (day, base.zone or ""))
+    if active is not None and active.run_id != base.id:
+        newer = session.get(PlanRun, active.run_id)
+        if newer is not None and newer.created_at > base.created_at:
+            # the newer plan may hold bookings and re-plans this one has not seen
+            raise conflict(
+                f"run {run_id} was superseded by the published run {newer.id}; re-plan that one, "
+                "so the bookings and changes made since are kept"
+            )
     at = _moment(body.at, request)
     job_ids = {j["id"] for j in request.get("jobs", [])}
     resources = {r["id"] for k in ("technicians", "couriers") for r in request.get(k, [])}
@@ -145,7 +155,6 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         run_id=run.id,
         data={"base": base.id, "at": at.isoformat(), "changed": len(outcome.changed)},
     )
-    day = base.date or dt.date.fromisoformat(request["date"])
     for j in new_jobs:
         if session.get(Job, j["id"]) is None:
             data = {k: v for k, v in j.items() if k != "id"}

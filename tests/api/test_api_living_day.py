@@ -159,6 +159,11 @@ def test_a_whole_day(client):
     )
     assert booked["inserted"] and booked["status"] == "scheduled" and booked["resource"] == slot["resource"]
     check_run(client, booked["plan_run"])
+    # the first version is superseded: re-planning it would drop the booking, so it is refused
+    stale = client.post(
+        f"/v1/plans/{run['id']}/replan", json={"at": at("11:05"), "time_limit_s": 1}, headers=AUTH
+    )
+    assert stale.status_code == 409 and booked["plan_run"] in stale.json()["detail"]
     tokens["U1"] = auth(ok(client.post("/v1/jobs/U1/tracking-token", headers=AUTH), 201)["key"])
 
     # the rest of the day on the live plan, in time order
@@ -261,3 +266,29 @@ def test_duplicates_and_late_events_leave_the_same_state(client):
         headers=keys[resource],
     )
     assert bad.status_code == 422  # a failed event needs its reason
+
+
+def test_status_reports_follow_the_event_state_machine(client):
+    """The app's older ``POST /v1/jobs/{id}/status`` goes through the same state machine as events:
+    forward moves pass, a step back or anything after completion is 409, another crew's job is 403."""
+    publish_day(client)
+    keys = keys_for(client)
+    who, job = next(
+        (r, _jobs_of(route(client, r, keys[r]))[0]) for r in keys if _jobs_of(route(client, r, keys[r]))
+    )
+    other = next(j["id"] for j in JOBS if j["id"] not in _jobs_of(route(client, who, keys[who])))
+
+    def report(status, job_id=job, key=None):
+        return client.post(f"/v1/jobs/{job_id}/status", json={"status": status}, headers=key or keys[who])
+
+    assert ok(report("on_the_way"))["status"] == "on_the_way"
+    assert ok(report("arrived"))["status"] == "arrived"
+    assert report("on_the_way").status_code == 409  # back to "on the way" after arriving
+    assert ok(report("completed"))["status"] == "completed"
+    assert report("failed").status_code == 409
+    assert report("on_the_way", job_id=other).status_code == 403
+    # the progress events stored by those reports are the ones POST /v1/events replays
+    late = event("arrived", job, _clock("19:00"), who)
+    assert send(client, keys, late, status=409).status_code == 409
+    history = ok(client.get(f"/v1/jobs/{job}/status", headers=AUTH))["history"]
+    assert [h["status"] for h in history][-3:] == ["on_the_way", "arrived", "completed"]
