@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
     settings
         Database URL, worker and limits; see ``Settings``.
     executor
-        Where plan runs go; by default worker threads beside the server when
-        ``settings.embedded_worker``, else external ``onestop worker`` processes.
+        Where plan runs go; by default a Dask cluster when ``settings.dask_scheduler`` is
+        set, else worker threads beside the server when ``settings.embedded_worker``, else
+        external ``onestop worker`` processes.
     """
     settings = settings or get_settings()
 
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         app.state.engine = engine
         app.state.sessions = sessions
         runner = executor
+        if runner is None and settings.dask_scheduler:
+            from .cluster import DaskExecutor
+
+            runner = DaskExecutor(sessions, settings, settings.dask_scheduler)
         if runner is None:
             runner = (
                 EmbeddedExecutor(sessions, settings, settings.embedded_threads)

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         IANA zone for plans built from stored jobs (``{"date", "zone"}`` bodies).
     max_body_bytes
         Larger request bodies answer 413.
+    dask_scheduler
+        When set, plan runs go to a Dask distributed cluster, one run (a day of one zone) per
+        task, instead of the embedded worker: ``tcp://host:8786``, or ``local`` / ``local:N``
+        for N worker processes on this machine (see ``api/cluster.py``).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
@@ -60,6 +64,7 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=4)
     max_string_chars: int = Field(default=100_000, ge=100)
     db_pool_size: int = Field(default=20, ge=1)
+    dask_scheduler: str | None = Field(default=None, min_length=5, max_length=500)
 
 
 @lru_cache(maxsize=1)

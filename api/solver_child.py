@@ -10,35 +10,12 @@ it exits when stdin closes (its worker died), so an orphan solve never runs on.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
 import threading
 import time
 from typing import Any, BinaryIO
-
-
-def _validate(problem: Any, request: Any, plan: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Run dispatch's plan validator when it exists; None when there is none."""
-    try:
-        from onestop.dispatch import validator  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    check = getattr(validator, "validate_plan", None)
-    if check is None:
-        return None
-    first = next(iter(inspect.signature(check).parameters), "")
-    found = check(problem if first == "problem" else request, plan)
-    out = []
-    for v in found or ():
-        if isinstance(v, dict):
-            out.append(v)
-        elif hasattr(v, "__dataclass_fields__"):
-            out.append({k: getattr(v, k) for k in v.__dataclass_fields__})
-        else:
-            out.append({"message": str(v)})
-    return out
 
 
 def _watch_stdin(stdin: BinaryIO) -> None:
@@ -52,9 +29,7 @@ def main() -> int:
     # Keep fd 1 for the protocol only: anything else printing goes to stderr.
     out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
-    from onestop.dispatch.errors import RequestError
-    from onestop.dispatch.planner import plan_day
-    from onestop.geodata import ProviderUnavailable, TravelDataError
+    from onestop.dispatch.runner import run_task
 
     line = sys.stdin.buffer.readline()
     if not line:
@@ -77,36 +52,7 @@ def main() -> int:
         last = (now, phase)
         send({"tag": "progress", "phase": phase, "fraction": float(fraction), "best": best})
 
-    try:
-        outcome = plan_day(
-            task["request"],
-            preset=task.get("preset"),
-            time_limit_s=task.get("time_limit_s"),
-            solution_limit=task.get("solution_limit"),
-            on_progress=progress,
-        )
-        try:
-            violations = _validate(outcome.problem, task["request"], outcome.plan)
-        except Exception as exc:  # a validator bug must not lose the plan
-            violations = [{"message": f"validator failed: {exc!r}"}]
-        send({"tag": "done", "plan": outcome.plan, "violations": violations})
-    except RequestError as exc:
-        errors = [{"loc": e.loc, "message": e.message, "code": e.code} for e in exc.errors]
-        send({"tag": "error", "kind": "request", "errors": errors})
-    except TravelDataError as exc:
-        loc = f"options.travel.{exc.field}".rstrip(".")
-        send({"tag": "error", "kind": "travel", "errors": [{"loc": loc, "message": str(exc)}]})
-    except ProviderUnavailable as exc:
-        errors = [{"loc": "options.travel", "message": str(exc)}]
-        send({"tag": "error", "kind": "travel_unavailable", "errors": errors})
-    except Exception as exc:
-        send(
-            {
-                "tag": "error",
-                "kind": "internal",
-                "errors": [{"loc": "", "message": f"{type(exc).__name__}: {exc}"}],
-            }
-        )
+    send(run_task(task, on_progress=progress))
     out.flush()
     return 0
 

@@ -293,27 +293,8 @@ class Worker:
                 if tag == "progress":
                     progress = (message["phase"], message["fraction"], message["best"])
                     dirty = True
-                elif tag == "done":
-                    violations = message.get("violations")
-                    self._finish(
-                        run_id,
-                        RUN_SUCCEEDED,
-                        plan=message["plan"],
-                        violations=None if violations is None else {"items": violations},
-                        best=progress[2] if progress else None,
-                    )
-                    return
-                elif tag == "error":
-                    kind = message.get("kind", "internal")
-                    titles = {
-                        "request": "the request cannot be planned",
-                        "travel": "the travel data cannot be used",
-                        "travel_unavailable": "the travel provider could not be reached",
-                        "internal": "the solver failed",
-                    }
-                    self._finish(
-                        run_id, RUN_FAILED, error=_error(kind, titles.get(kind, kind), message.get("errors"))
-                    )
+                elif tag in ("done", "error"):
+                    self._store(run_id, message, progress[2] if progress else None)
                     return
             now = time.monotonic()
             if now > deadline:
@@ -335,6 +316,27 @@ class Worker:
                 if state == "cancel":
                     self._finish(run_id, RUN_CANCELLED)
                     return
+
+    def _store(self, run_id: str, message: dict[str, Any], best: int | None) -> None:
+        """A solver's answer (``done`` or ``error``, see ``dispatch.runner``) as the run's outcome."""
+        if message.get("tag") == "done":
+            violations = message.get("violations")
+            self._finish(
+                run_id,
+                RUN_SUCCEEDED,
+                plan=message["plan"],
+                violations=None if violations is None else {"items": violations},
+                best=best,
+            )
+            return
+        kind = message.get("kind", "internal")
+        titles = {
+            "request": "the request cannot be planned",
+            "travel": "the travel data cannot be used",
+            "travel_unavailable": "the travel provider could not be reached",
+            "internal": "the solver failed",
+        }
+        self._finish(run_id, RUN_FAILED, error=_error(kind, titles.get(kind, kind), message.get("errors")))
 
     def _heartbeat(self, run_id: str, progress: tuple[str, float, int | None] | None) -> str:
         values: dict[str, Any] = {"lease_expires_at": time.time() + self.settings.lease_s}
@@ -417,6 +419,7 @@ def run(
     lease_s: float | None = None,
     poll_s: float | None = None,
     once: bool = False,
+    dask: str | None = None,
 ) -> int:
     """Run a worker in this process until SIGINT/SIGTERM (``onestop worker``); 0 on a clean stop."""
     overrides: dict[str, Any] = {}
@@ -429,7 +432,14 @@ def run(
     settings = Settings(**overrides)
     engine = make_engine(settings.database_url, pool_size=2)
     migrate(engine)
-    worker = Worker(session_factory(engine), settings)
+    dask = dask or settings.dask_scheduler
+    if dask:
+        from .cluster import ClusterWorker
+
+        worker: Worker = ClusterWorker(session_factory(engine), settings, dask)
+        once = False
+    else:
+        worker = Worker(session_factory(engine), settings)
     if once:
         worker.run_once()
         engine.dispose()
@@ -452,9 +462,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease", type=float, help="lease seconds (default 30)")
     parser.add_argument("--poll", type=float, help="seconds between looks for work (default 1)")
     parser.add_argument("--once", action="store_true", help="solve at most one run, then exit")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="hand runs to a Dask cluster (tcp://host:8786, or local[:N] for N processes here); "
+        "default ONESTOP_DASK_SCHEDULER",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once)
+    return run(
+        database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once, dask=args.dask
+    )
 
 
 if __name__ == "__main__":

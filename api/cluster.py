@@ -1,0 +1,269 @@
+"""Plan runs on a Dask distributed cluster: one run (one day of one zone) per task.
+
+For many regions at once: the claiming, leases, heartbeats and stored outcomes are the
+same as ``onestop worker``'s (:class:`~onestop.api.worker.Worker`), but instead of one
+child process at a time, a :class:`ClusterWorker` keeps as many runs in flight as the
+cluster has worker threads and hands each to Dask as a pure-Python task
+(:func:`solve_on_cluster`, which calls :func:`onestop.dispatch.runner.run_task`). Every
+machine of the cluster needs OneStop installed, nothing else: the task carries the whole
+request and returns the plan, so workers never touch the database.
+
+A task whose Dask worker dies is run again on another one by the scheduler (up to its
+``distributed.scheduler.allowed-failures``, 3 by default; then the run fails as
+abandoned). If the process holding the runs dies, its leases expire and another worker or
+cluster worker claims them. Cancelling a run drops its task; a task already solving runs
+to its time limit on its worker and its answer is thrown away.
+
+Addresses: ``tcp://host:8786`` for a running scheduler (``dask scheduler`` /
+``dask worker``), or ``local`` / ``local:N`` for a ``LocalCluster`` of N single-threaded
+worker processes on this machine (tests, one big box).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import session_scope
+from .models import RUN_CANCELLED, RUN_FAILED, PlanRun
+from .settings import Settings
+from .worker import Worker, _error
+
+log = logging.getLogger(__name__)
+
+#: Seconds between progress updates a task sends (the solve reports far more often).
+PROGRESS_EVERY_S = 0.5
+
+
+def solve_on_cluster(task: dict[str, Any], progress_name: str) -> dict[str, Any]:
+    """The Dask task: plan one run, sending progress through a Dask ``Variable``."""
+    from distributed import Variable
+    from onestop.dispatch.runner import run_task
+
+    var = Variable(progress_name)
+    last = [0.0, ""]
+
+    def progress(phase: str, fraction: float, best: int | None) -> None:
+        now = time.monotonic()
+        if phase == last[1] and now - float(last[0]) < PROGRESS_EVERY_S:
+            return
+        last[0], last[1] = now, phase
+        try:
+            var.set({"phase": phase, "fraction": float(fraction), "best": best})
+        except Exception:  # progress is a courtesy; the plan is what matters
+            log.debug("progress not sent", exc_info=True)
+
+    return run_task(task, on_progress=progress)
+
+
+@dataclass
+class _Flight:
+    """A run handed to the cluster."""
+
+    future: Any
+    progress_name: str
+    deadline: float
+    progress: tuple[str, float, int | None] | None = None
+    next_beat: float = field(default=0.0)
+
+
+class ClusterWorker(Worker):
+    """Claims runs and keeps the cluster's worker threads busy with them."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        address: str,
+        owner: str | None = None,
+    ) -> None:
+        super().__init__(sessions, settings, owner)
+        self.address = address
+        self.client: Any = None
+        self._cluster: Any = None
+        self.flights: dict[str, _Flight] = {}
+
+    # --- the cluster ------------------------------------------------------------------
+
+    def connect(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.address == "local" or self.address.startswith("local:"):
+            n = int(self.address.partition(":")[2] or 2)
+            self._cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self._cluster)
+        else:
+            self.client = Client(self.address, timeout=30)
+        log.info("cluster worker %s: %s", self.owner, self.client)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def capacity(self) -> int:
+        """Runs to keep in flight: the cluster's worker threads (at least one)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:
+            return 1
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        log.info("cluster worker %s started", self.owner)
+        try:
+            if self.client is None:
+                self.connect()
+            while not self._stop.is_set():
+                try:
+                    while len(self.flights) < self.capacity():
+                        run_id = self.claim()
+                        if run_id is None:
+                            break
+                        self.launch(run_id)
+                except Exception:
+                    log.exception("claiming a run failed")
+                for run_id in list(self.flights):
+                    try:
+                        self.check(run_id)
+                    except Exception:
+                        log.exception("run %s: checking its task failed", run_id)
+                wait = 0.2 if self.flights else self.settings.poll_s
+                self._wake.wait(wait)
+                self._wake.clear()
+        finally:
+            for run_id in list(self.flights):
+                flight = self.flights.pop(run_id)
+                flight.future.cancel()
+                try:
+                    self._release(run_id)
+                except Exception:
+                    log.exception("run %s: could not hand it back", run_id)
+            self.close()
+            log.info("cluster worker %s stopped", self.owner)
+
+    def launch(self, run_id: str) -> None:
+        """Send a claimed run to the cluster (or finish it when it was cancelled or abandoned)."""
+        with session_scope(self.sessions) as s:
+            run = s.get(PlanRun, run_id)
+            if run is None or run.lease_owner != self.owner:
+                return
+            cancelled, attempts = run.cancel_requested, run.attempts
+            task = {
+                "request": run.request,
+                "preset": run.preset,
+                "time_limit_s": run.time_limit_s,
+                "solution_limit": run.solution_limit,
+            }
+        if cancelled:
+            self._finish(run_id, RUN_CANCELLED)
+            return
+        if attempts > self.settings.max_attempts:
+            lost = _error("abandoned", f"the run's worker was lost {attempts - 1} times")
+            self._finish(run_id, RUN_FAILED, error=lost)
+            return
+        name = f"onestop-progress-{run_id}-{attempts}"
+        future = self.client.submit(
+            solve_on_cluster, task, name, key=f"onestop-run-{run_id}-{attempts}", pure=False
+        )
+        limit = float(task["time_limit_s"] or self.settings.max_solve_s)
+        self.flights[run_id] = _Flight(future, name, time.monotonic() + 1.5 * limit + 120.0)
+
+    def _progress(self, flight: _Flight) -> tuple[str, float, int | None] | None:
+        from distributed import Variable
+
+        try:
+            got = Variable(flight.progress_name, client=self.client).get(timeout=0)
+        except Exception:  # not set yet
+            return None
+        return (got["phase"], got["fraction"], got["best"])
+
+    def _land(self, run_id: str) -> _Flight:
+        flight = self.flights.pop(run_id)
+        from distributed import Variable
+
+        try:
+            Variable(flight.progress_name, client=self.client).delete()
+        except Exception:
+            log.debug("progress variable of %s not deleted", run_id, exc_info=True)
+        return flight
+
+    def check(self, run_id: str) -> None:
+        """Store a finished task's outcome; heartbeat, cancel or time out a running one."""
+        flight = self.flights[run_id]
+        status = flight.future.status
+        if status == "finished":
+            message = flight.future.result()
+            self._land(run_id)
+            self._store(run_id, message, flight.progress[2] if flight.progress else None)
+            return
+        if status == "error":
+            exc = flight.future.exception()
+            self._land(run_id)
+            if type(exc).__name__ == "KilledWorker":
+                error = _error("abandoned", "the cluster lost the workers solving this run too often")
+            else:
+                error = _error("internal", f"the task failed: {type(exc).__name__}: {exc}")
+            self._finish(run_id, RUN_FAILED, error=error)
+            return
+        if status in ("cancelled", "lost"):
+            self._land(run_id)
+            self._release(run_id)  # the cluster dropped it: back to the queue
+            return
+        now = time.monotonic()
+        if now > flight.deadline:
+            flight.future.cancel()
+            self._land(run_id)
+            overdue = _error("timeout", "the solver ran far past its time limit and was stopped")
+            self._finish(run_id, RUN_FAILED, error=overdue)
+            return
+        if now < flight.next_beat:
+            return
+        flight.next_beat = now + max(0.2, min(1.0, self.settings.lease_s / 3))
+        seen = self._progress(flight)
+        fresh = seen is not None and seen != flight.progress
+        if fresh:
+            flight.progress = seen
+        try:
+            state = self._heartbeat(run_id, seen if fresh else None)
+        except Exception:
+            log.warning("run %s: heartbeat failed", run_id, exc_info=True)
+            return
+        if state in ("lost", "cancel"):
+            flight.future.cancel()
+            self._land(run_id)
+            if state == "cancel":
+                self._finish(run_id, RUN_CANCELLED)
+            else:
+                log.warning("run %s: lease lost; leaving it to its new owner", run_id)
+
+
+class DaskExecutor:
+    """The service's executor when ``ONESTOP_DASK_SCHEDULER`` is set: a cluster worker beside it."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, address: str) -> None:
+        self.worker = ClusterWorker(sessions, settings, address)
+        self._thread: threading.Thread | None = None
+
+    def submit(self, run_id: str) -> None:
+        self.worker.wake()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.worker.run_forever, name="plan-cluster", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
