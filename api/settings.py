@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         IANA zone for plans built from stored jobs (``{"date", "zone"}`` bodies).
     max_body_bytes
         Larger request bodies answer 413.
+    idempotency_ttl_s
+        How long an ``Idempotency-Key``'s first answer is replayed (default a day); a retry
+        after that is a new request, and older records are deleted.
     dask_scheduler
         When set, plan runs go to a Dask distributed cluster, one run (a day of one zone) per
         task, instead of the embedded worker: ``tcp://host:8786``, or ``local`` / ``local:N``
@@ -64,6 +67,7 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=4)
     max_string_chars: int = Field(default=100_000, ge=100)
     db_pool_size: int = Field(default=20, ge=1)
+    idempotency_ttl_s: float = Field(default=86_400.0, gt=0)
     dask_scheduler: str | None = Field(default=None, min_length=5, max_length=500)
 
 

@@ -9,17 +9,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import crud, living
 from ..deps import DispatcherDep, PrincipalDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, forbidden, not_found, validation_problem
-from ..models import JOB_NEW, JOB_STATUSES, JOB_UNASSIGNED, Event, IdempotencyRecord, Job, ProgressEvent
+from ..models import (
+    JOB_NEW,
+    JOB_STATUSES,
+    JOB_UNASSIGNED,
+    Event,
+    IdempotencyRecord,
+    Job,
+    ProgressEvent,
+    utcnow,
+)
 from ..schemas import JobCreate, JobOut, JobPage, JobStatusUpdate, JobTracking, KeyCreated, Zone
 from ..security import Principal, issue_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+#: When this process last cleared expired idempotency records.
+_last_purge = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 #: ``POST /v1/jobs/{id}/status`` words for the progress events they stand for.
 EVENT_OF_STATUS = {
@@ -71,7 +83,7 @@ def create_job(
     record_key = f"{who.key_id}:jobs:{idempotency_key}" if idempotency_key else None
     fingerprint = crud.request_hash(body.model_dump(mode="json", by_alias=True)) if record_key else ""
     if record_key:
-        replay = _replay(session, record_key, fingerprint)
+        replay = _replay(session, record_key, fingerprint, settings.idempotency_ttl_s)
         if replay is not None:
             return replay
     ident = body.id or crud.new_job_id()
@@ -92,16 +104,27 @@ def create_job(
         except IntegrityError:
             # the same key raced us: the other request's job stands, ours is rolled back
             session.rollback()
-            replay = _replay(session, record_key, fingerprint)
+            replay = _replay(session, record_key, fingerprint, settings.idempotency_ttl_s)
             if replay is not None:
                 return replay
             raise conflict(f"job {ident!r} exists") from None
     return JSONResponse(out, status_code=201)
 
 
-def _replay(session: Any, key: str, fingerprint: str) -> JSONResponse | None:
+def _replay(session: Any, key: str, fingerprint: str, ttl_s: float) -> JSONResponse | None:
+    """The first answer for ``key`` while it is fresh; expired records are cleared on the way."""
+    now = utcnow()
+    cutoff = now - dt.timedelta(seconds=ttl_s)
+    global _last_purge
+    if (now - _last_purge).total_seconds() >= min(60.0, ttl_s):
+        _last_purge = now
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
     record = session.get(IdempotencyRecord, key)
     if record is None:
+        return None
+    if record.created_at < cutoff:  # a retry after the key expired is a new request
+        session.delete(record)
+        session.flush()
         return None
     if record.request_hash != fingerprint:
         raise Problem(
