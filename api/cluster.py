@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .db import session_scope
 from .models import RUN_CANCELLED, RUN_FAILED, PlanRun
 from .settings import Settings
-from .worker import Worker, _error
+from .worker import Worker, _error, task_of
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +160,7 @@ class ClusterWorker(Worker):
             if run is None or run.lease_owner != self.owner:
                 return
             cancelled, attempts = run.cancel_requested, run.attempts
-            task = {
-                "request": run.request,
-                "preset": run.preset,
-                "time_limit_s": run.time_limit_s,
-                "solution_limit": run.solution_limit,
-            }
+            task = task_of(s, run)
         if cancelled:
             self._finish(run_id, RUN_CANCELLED)
             return
@@ -177,7 +172,7 @@ class ClusterWorker(Worker):
         future = self.client.submit(
             solve_on_cluster, task, name, key=f"onestop-run-{run_id}-{attempts}", pure=False
         )
-        limit = float(task["time_limit_s"] or self.settings.max_solve_s)
+        limit = float(task.get("time_limit_s") or self.settings.max_solve_s)
         self.flights[run_id] = _Flight(future, name, time.monotonic() + 1.5 * limit + 120.0)
 
     def _progress(self, flight: _Flight) -> tuple[str, float, int | None] | None:

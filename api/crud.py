@@ -306,6 +306,20 @@ def cancel_run(*, session: Session, run: PlanRun) -> PlanRun:
     raise conflict(f"run {run.id} is {run.status}; only queued or running runs can be cancelled")
 
 
+def superseding_run(session: Session, base_id: str | None) -> str | None:
+    """The published run of ``base_id``'s day that is newer than it, if any: work booked or
+    re-planned since the base would be dropped by re-planning or publishing from the base."""
+    base = session.get(PlanRun, base_id) if base_id else None
+    if base is None:
+        return None
+    day = base.date or dt.date.fromisoformat(base.request["date"])
+    active = session.get(PublishedPlan, (day, base.zone or ""))
+    if active is None or active.run_id == base.id:
+        return None
+    newer = session.get(PlanRun, active.run_id)
+    return newer.id if newer is not None and newer.created_at > base.created_at else None
+
+
 def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[PublishedPlan, str | None]:
     """Make a succeeded run the active plan of its date (and zone); mark the stored jobs."""
     if run.status != RUN_SUCCEEDED or run.plan is None:

@@ -167,6 +167,9 @@ class PlanRun(Base):
     time_limit_s: Mapped[float | None] = mapped_column(Float)
     solution_limit: Mapped[int | None] = mapped_column(Integer)
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: A queued re-plan's inputs (``base`` run, ``at``, progress, changes, ``publish``); the
+    #: worker replaces ``request`` with the rest-of-day request it planned.
+    task: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     violations: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     phase: Mapped[str | None] = mapped_column(String(16))

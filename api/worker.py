@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
@@ -245,12 +246,7 @@ class Worker:
             if run is None or run.lease_owner != self.owner:
                 return
             cancelled, attempts = run.cancel_requested, run.attempts
-            task = {
-                "request": run.request,
-                "preset": run.preset,
-                "time_limit_s": run.time_limit_s,
-                "solution_limit": run.solution_limit,
-            }
+            task = task_of(s, run)
         if cancelled:
             self._finish(run_id, RUN_CANCELLED)
             return
@@ -327,6 +323,8 @@ class Worker:
                 plan=message["plan"],
                 violations=None if violations is None else {"items": violations},
                 best=best,
+                request=message.get("request"),
+                then=None if violations else _publish_if_asked,
             )
             return
         kind = message.get("kind", "internal")
@@ -360,7 +358,11 @@ class Worker:
         error: dict[str, Any] | None = None,
         violations: dict[str, Any] | None = None,
         best: int | None = None,
+        request: dict[str, Any] | None = None,
+        then: Callable[[Session, str], None] | None = None,
     ) -> bool:
+        """Store the outcome if this worker still holds the run; ``then(session, run_id)`` runs
+        in the same transaction (a publish: nobody sees the run succeeded but not published)."""
         values: dict[str, Any] = {
             "status": status,
             "finished_at": utcnow(),
@@ -378,6 +380,8 @@ class Worker:
             values["violations"] = violations
         if best is not None:
             values["best_objective"] = best
+        if request is not None:
+            values["request"] = request
         with session_scope(self.sessions) as s:
             done = s.execute(
                 update(PlanRun)
@@ -386,6 +390,9 @@ class Worker:
             ).rowcount
             if done:
                 s.add(Event(kind=f"run_{status}", run_id=run_id))
+                if then is not None:
+                    s.flush()
+                    then(s, run_id)
         if done and violations and violations.get("items"):
             log.warning("run %s: the plan breaks %d rules", run_id, len(violations["items"]))
         return bool(done)
@@ -404,6 +411,44 @@ class Worker:
                     phase=None,
                 )
             )
+
+
+def _publish_if_asked(s: Session, run_id: str) -> None:
+    """A re-plan queued with ``publish``: make it the day's plan, unless a newer plan was
+    published since its base (then it stays a stored run, and an event says why)."""
+    from . import crud
+
+    run = s.get(PlanRun, run_id)
+    if run is None or not (run.task or {}).get("publish"):
+        return
+    superseded = crud.superseding_run(s, run.task.get("base"))
+    if superseded is not None:
+        s.add(Event(kind="run_not_published", run_id=run_id, data={"superseded_by": superseded}))
+        return
+    crud.publish_run(session=s, run=run, by=run.created_by)
+
+
+def task_of(session: Session, run: PlanRun) -> dict[str, Any]:
+    """What the solver gets for a claimed run (see ``onestop.dispatch.runner``)."""
+    if run.task and run.task.get("kind") == "replan":
+        base = session.get(PlanRun, run.task["base"])
+        if base is None or base.plan is None:
+            raise LookupError(f"the re-plan's base run {run.task['base']} is gone")
+        fields = ("at", "progress", "positions", "new_jobs", "cancelled", "unavailable")
+        return {
+            "kind": "replan",
+            "request": base.request,
+            "plan": base.plan,
+            **{k: run.task.get(k) for k in fields},
+            "preset": run.preset,
+            "time_limit_s": run.time_limit_s,
+        }
+    return {
+        "request": run.request,
+        "preset": run.preset,
+        "time_limit_s": run.time_limit_s,
+        "solution_limit": run.solution_limit,
+    }
 
 
 def _error(kind: str, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Both places that solve stored runs use it: the solver child process of ``onestop worker``
 (``api/solver_child.py``) and tasks on a Dask cluster (``api/cluster.py``). A task is
-``{"request", "preset", "time_limit_s", "solution_limit"}``; the answer is
+``{"request", "preset", "time_limit_s", "solution_limit"}``, or a re-plan
+``{"kind": "replan", "request", "plan", "at", "progress", "positions", "new_jobs",
+"cancelled", "unavailable", "preset", "time_limit_s"}``; the answer is
 ``{"tag": "done", "plan", "violations"}`` or ``{"tag": "error", "kind", "errors"}`` with
 ``kind`` one of ``request``, ``travel``, ``travel_unavailable``, ``internal``. It never
 raises: whatever goes wrong becomes an error message the worker can store.
@@ -41,13 +43,38 @@ def _validate(problem: Any, request: Any, plan: dict[str, Any]) -> list[dict[str
     return out
 
 
+def _replan(task: Mapping[str, Any]) -> dict[str, Any]:
+    from .replan import replan
+
+    outcome = replan(
+        task["request"],
+        task["plan"],
+        at=task["at"],
+        progress=task.get("progress"),
+        positions=task.get("positions"),
+        new_jobs=task.get("new_jobs", ()),
+        cancelled=task.get("cancelled", ()),
+        unavailable=task.get("unavailable", ()),
+        preset=task.get("preset"),
+        time_limit_s=task.get("time_limit_s"),
+    )
+    violations = [{k: getattr(v, k) for k in v.__dataclass_fields__} for v in outcome.violations]
+    return {"tag": "done", "plan": outcome.plan, "violations": violations, "request": outcome.request}
+
+
 def run_task(task: Mapping[str, Any], on_progress: Progress | None = None) -> dict[str, Any]:
-    """Plan ``task["request"]`` and check the plan; the message a worker stores."""
+    """Plan ``task["request"]`` (or, for ``kind: replan``, re-plan ``task["plan"]`` from
+    ``task["at"]``) and check the plan; the message a worker stores. A re-plan's message also
+    carries the rest-of-day ``request`` it planned."""
     from onestop.geodata import ProviderUnavailable, TravelDataError
 
     from .errors import RequestError
 
     try:
+        if task.get("kind") == "replan":
+            if on_progress is not None:
+                on_progress("solving", 0.0, None)
+            return _replan(task)
         outcome = plan_day(
             task["request"],
             preset=task.get("preset"),

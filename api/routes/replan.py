@@ -8,7 +8,7 @@ import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from onestop.dispatch.replan import replan
 from onestop.dispatch.schema import Id, JobIn
@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from .. import crud, living
 from ..deps import DispatcherDep, SessionDep, require_dispatcher
 from ..errors import conflict, field_error, not_found, validation_problem
-from ..models import RUN_SUCCEEDED, Job, PlanRun, PublishedPlan, utcnow
+from ..models import RUN_QUEUED, RUN_SUCCEEDED, Job, PlanRun, utcnow
+from ..schemas import RunAccepted
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -38,6 +39,13 @@ class ReplanIn(BaseModel):
     preset: Annotated[str, StringConstraints(pattern="^(fast|balanced|quality)$")] | None = None
     time_limit_s: Annotated[float, Field(gt=0, le=120, allow_inf_nan=False)] | None = None
     publish: bool = Field(False, description="make the new run the day's active plan at once")
+    wait: bool = Field(
+        True,
+        description="true: solve in this request and answer 201 with the plan; false: queue the "
+        "re-plan as a background run (solved by the workers like any plan run) and answer 202 at "
+        "once; poll GET /v1/plans/{id}. With publish, the worker publishes it when it succeeds "
+        "without violations, unless a newer plan was published for the day meanwhile",
+    )
 
 
 class ReplanOut(BaseModel):
@@ -71,9 +79,13 @@ def _moment(text: str, request: dict[str, Any]) -> dt.datetime:
 
 
 @router.post(
-    "/{run_id}/replan", status_code=201, response_model=ReplanOut, summary="Re-plan the rest of the day"
+    "/{run_id}/replan",
+    status_code=201,
+    response_model=ReplanOut,
+    summary="Re-plan the rest of the day",
+    responses={202: {"model": RunAccepted, "description": "queued as a background run (wait: false)"}},
 )
-def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: DispatcherDep) -> Any:
+def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: DispatcherDep, http: Request) -> Any:
     """From ``at``: completed and started stops stay, each resource starts where its events put
     it, promised windows hold, and as few assignments as possible change (reported)."""
     base = session.get(PlanRun, run_id)
@@ -83,16 +95,13 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if base.status != RUN_SUCCEEDED or base.plan is None:
         raise conflict(f"run {run_id} is {base.status}; only a succeeded run can be re-planned")
     request, plan = base.request, base.plan
-    day = base.date or dt.date.fromisoformat(request["date"])
-    active = session.get(PublishedPlan, (day, base.zone or ""))
-    if active is not None and active.run_id != base.id:
-        newer = session.get(PlanRun, active.run_id)
-        if newer is not None and newer.created_at > base.created_at:
-            # the newer plan may hold bookings and re-plans this one has not seen
-            raise conflict(
-                f"run {run_id} was superseded by the published run {newer.id}; re-plan that one, "
-                "so the bookings and changes made since are kept"
-            )
+    newer = crud.superseding_run(session, base.id)
+    if newer is not None:
+        # the newer plan may hold bookings and re-plans this one has not seen
+        raise conflict(
+            f"run {run_id} was superseded by the published run {newer}; re-plan that one, "
+            "so the bookings and changes made since are kept"
+        )
     at = _moment(body.at, request)
     job_ids = {j["id"] for j in request.get("jobs", [])}
     resources = {r["id"] for k in ("technicians", "couriers") for r in request.get(k, [])}
@@ -114,6 +123,40 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if errors:
         raise validation_problem(errors)
     progress, positions = living.progress_for_replan(session, request, at)
+    day = base.date or dt.date.fromisoformat(request["date"])
+    if not body.wait:
+        queued = PlanRun(
+            id=str(uuid.uuid4()),
+            status=RUN_QUEUED,
+            date=base.date,
+            zone=base.zone,
+            source="replan",
+            request=request,  # until the worker stores the rest-of-day request it planned
+            preset=body.preset,
+            time_limit_s=body.time_limit_s,
+            task={
+                "kind": "replan",
+                "base": base.id,
+                "at": at.isoformat(),
+                "progress": dict(progress),
+                "positions": {k: list(v) for k, v in positions.items()},
+                "new_jobs": new_jobs,
+                "cancelled": list(body.cancelled),
+                "unavailable": list(body.unavailable),
+                "publish": body.publish,
+            },
+            created_by=who.key_id,
+        )
+        session.add(queued)
+        crud.add_event(session=session, kind="run_queued", run_id=queued.id, data={"base": base.id})
+        _store_new_jobs(session, new_jobs, day, base.zone)
+        session.commit()
+        http.app.state.executor.submit(queued.id)
+        return JSONResponse(
+            {"id": queued.id, "status": queued.status},
+            status_code=202,
+            headers={"Location": f"/v1/plans/{queued.id}"},
+        )
     started = utcnow()
     began = time.monotonic()
     outcome = replan(
@@ -155,11 +198,7 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         run_id=run.id,
         data={"base": base.id, "at": at.isoformat(), "changed": len(outcome.changed)},
     )
-    for j in new_jobs:
-        if session.get(Job, j["id"]) is None:
-            data = {k: v for k, v in j.items() if k != "id"}
-            session.add(Job(id=j["id"], date=day, zone=base.zone, kind=j["kind"], status="new", data=data))
-            crud.add_event(session=session, kind="created", job_id=j["id"])
+    _store_new_jobs(session, new_jobs, day, base.zone)
     session.flush()
     published = False
     if body.publish:
@@ -190,6 +229,15 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         status_code=201,
         headers={"Location": f"/v1/plans/{run.id}"},
     )
+
+
+def _store_new_jobs(session: Any, new_jobs: list[dict[str, Any]], day: dt.date, zone: str | None) -> None:
+    """New jobs of a re-plan become stored jobs too (status new until a plan is published)."""
+    for j in new_jobs:
+        if session.get(Job, j["id"]) is None:
+            data = {k: v for k, v in j.items() if k != "id"}
+            session.add(Job(id=j["id"], date=day, zone=zone, kind=j["kind"], status="new", data=data))
+            crud.add_event(session=session, kind="created", job_id=j["id"])
 
 
 @router.get("/{run_id}/request", summary="The v1 request a run planned")

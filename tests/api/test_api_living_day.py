@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from apitools import auth, ok
+from apitools import auth, ok, wait_for
 from conftest import AUTH
 from livetools import (
     CUSTOMER,
@@ -292,3 +292,85 @@ def test_status_reports_follow_the_event_state_machine(client):
     assert send(client, keys, late, status=409).status_code == 409
     history = ok(client.get(f"/v1/jobs/{job}/status", headers=AUTH))["history"]
     assert [h["status"] for h in history][-3:] == ["on_the_way", "arrived", "completed"]
+
+
+def test_replan_in_the_background(client):
+    """``wait: false`` queues the re-plan as a run; the worker solves it, stores the rest-of-day
+    request it planned and, asked to publish, publishes it."""
+    run = publish_day(client)
+    keys = keys_for(client)
+    sick = next(r for r in ("T1", "T2") if _jobs_of(route(client, r, keys[r])))
+    body = {"at": at("10:30"), "unavailable": [sick], "time_limit_s": 2, "publish": True, "wait": False}
+    accepted = ok(client.post(f"/v1/plans/{run['id']}/replan", json=body, headers=AUTH), 202)
+    done = wait_for(
+        lambda: (
+            (r := ok(client.get(f"/v1/plans/{accepted['id']}", headers=AUTH)))["status"] != "queued"
+            and r["status"] != "running"
+            and r
+        ),
+        timeout=60,
+        what="the queued re-plan",
+    )
+    assert done["status"] == "succeeded" and done["source"] == "replan", done
+    assert done["violations"] in (None, [])
+    assert sick not in {r["resource"] for r in done["plan"]["routes"]}
+    assert done["published"] is True
+    plan = check_run(client, accepted["id"])  # validated against the rest-of-day request it stored
+    assert plan["replan"]["at"]
+    for r in ("T1", "T2"):
+        if r != sick and _jobs_of(route(client, r, keys[r])):
+            assert (
+                ok(client.get(f"/v1/resources/{r}/route", params={"date": DAY}, headers=keys[r]))["plan_run"]
+                == accepted["id"]
+            )
+
+
+def test_queued_replan_is_not_published_over_a_newer_plan(make_client, db_url):
+    """A re-plan queued with publish, then another plan published before a worker gets to it:
+    the queued one is solved and stored, but the newer plan stays the day's plan."""
+    import threading
+
+    from conftest import settings_for
+    from onestop.api.db import make_engine, migrate, session_factory
+    from onestop.api.worker import Worker
+
+    client = make_client(embedded_worker=False)
+    engine = make_engine(db_url)
+    migrate(engine)
+    worker = Worker(session_factory(engine), settings_for(db_url))
+    thread = threading.Thread(target=worker.run_forever, daemon=True)
+    thread.start()
+    try:
+        run = publish_day(client)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    try:
+        queued = ok(
+            client.post(
+                f"/v1/plans/{run['id']}/replan",
+                json={"at": at("10:30"), "time_limit_s": 1, "publish": True, "wait": False},
+                headers=AUTH,
+            ),
+            202,
+        )
+        newer = ok(
+            client.post(
+                f"/v1/plans/{run['id']}/replan",
+                json={"at": at("10:45"), "time_limit_s": 1, "publish": True},
+                headers=AUTH,
+            ),
+            201,
+        )
+        assert newer["published"] is True
+        assert Worker(session_factory(engine), settings_for(db_url)).run_once()
+    finally:
+        engine.dispose()
+    late = ok(client.get(f"/v1/plans/{queued['id']}", headers=AUTH))
+    assert late["status"] == "succeeded" and late["published"] is False
+    check_run(client, queued["id"])
+    keys = keys_for(client)
+    assert (
+        ok(client.get("/v1/resources/C1/route", params={"date": DAY}, headers=keys["C1"]))["plan_run"]
+        == newer["id"]
+    )
