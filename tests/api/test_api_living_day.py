@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 
 from apitools import auth, ok, wait_for
-from conftest import AUTH
+from conftest import AUTH, settings_for
 from livetools import (
     CUSTOMER,
     DAY,
@@ -22,6 +23,8 @@ from livetools import (
     stop_events,
     t,
 )
+from onestop.api.db import make_engine, migrate, session_factory
+from onestop.api.worker import Worker
 
 RANK = {"scheduled": 0, "en_route": 1, "arrived": 2, "started": 3, "completed": 4, "failed": 4}
 
@@ -328,12 +331,6 @@ def test_replan_in_the_background(client):
 def test_queued_replan_is_not_published_over_a_newer_plan(make_client, db_url):
     """A re-plan queued with publish, then another plan published before a worker gets to it:
     the queued one is solved and stored, but the newer plan stays the day's plan."""
-    import threading
-
-    from conftest import settings_for
-    from onestop.api.db import make_engine, migrate, session_factory
-    from onestop.api.worker import Worker
-
     client = make_client(embedded_worker=False)
     engine = make_engine(db_url)
     migrate(engine)
