@@ -1647,7 +1647,13 @@ def insert_dropped(
         return fallback
     problems = [v for v in check_result(problem, res) if "mandatory" not in v]
     if problems or not result.served <= res.served:
-        log.warning("insert_dropped produced an invalid plan, keeping the input: %s", problems[:3])
+        before = set(check_result(problem, result))
+        if problems and set(problems) <= before:
+            # a re-plan's pinned stops can break the generic rules already (a started stop
+            # fixed before the resource's new start): nothing new is wrong, nothing to add
+            log.debug("insert_dropped: the input already breaks %d rule(s); kept", len(before))
+        else:
+            log.warning("insert_dropped produced an invalid plan, keeping the input: %s", problems[:3])
         return fallback
     stats = replace(result.stats, runtime_s=time.perf_counter() - t_start)
     return RoutingResult(res.routes, res.dropped, res.objective, stats)
