@@ -260,14 +260,18 @@ def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) 
     tb = problem.timebase
     out = {}
     for job_id, vehicles in who.items():
-        ids = sorted(exp.resources[v].id for v in vehicles)
-        names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        # technicians first: where a job needs one, they are the scarce half
+        groups = []
+        for kind in ("technician", "courier"):
+            ids = sorted(exp.resources[v].id for v in vehicles if exp.resources[v].kind == kind)
+            if ids:
+                names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+                groups.append(f"{len(ids)} capable {kind}{'s' if len(ids) != 1 else ''} ({names})")
         windows = effective_windows(by_id[job_id], 10**9)
         when = ", ".join(f"{tb.iso(a)[11:16]}–{tb.iso(b)[11:16]}" for a, b in windows if b < 10**9)
         when = f" in {when}" if when else ""
-        plural = "s" if len(ids) != 1 else ""
         out[job_id] = (
-            f"possible on its own, but its {len(ids)} capable resource{plural} ({names}) "
+            f"possible on its own, but its {' and '.join(groups)} "
             f"had no room for it{when} alongside the rest of the day"
         )
     return out

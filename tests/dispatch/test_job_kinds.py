@@ -332,6 +332,11 @@ def test_urgent_job_wins_when_only_one_fits():
     plan = solve_checked(base_request(jobs=jobs))
     assert stops_of(plan, "urg")
     assert [(u["job"], u["reason"]) for u in plan["unassigned"]] == [("std", "not_scheduled")]
+    # the reason names who could have done it, and when
+    assert plan["unassigned"][0]["detail"] == (
+        "possible on its own, but its 1 capable technician (t1) had no room for it in 09:00–10:00 "
+        "alongside the rest of the day"
+    )
 
 
 def test_max_jobs_limits_a_route():
