@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m benchmarks.bound --sizes 60,200,600 --seed 0 [--time-limit 60]
+    python -m benchmarks.bound --sizes 60,200,600 --seed 0 [--booking slots|free] [--time-limit 60]
 
 "Feasible on its own" says nothing about a day whose evening slots hold more work than
 the people working in the evening can do. This bound answers "could *any* plan hold
@@ -20,9 +20,9 @@ The relaxation, per resource (vehicle of the expanded routing problem):
   the day's window and shift bounds: the service
   of the stops that can only happen inside [a, b] (their earliest start, clamped to the
   shift and the drive from the resource's start, to their latest end), plus for each the
-  shortest drive into it from anywhere this resource could come from (all but one of
-  those drives happen inside [a, b]), plus the break when its window lies inside
-  [a, b], fits in ``b - a``.
+  shortest drive into it from anywhere this resource could come from (all but the first
+  of those drives happen inside [a, b], so the longest of them is forgiven), plus the
+  break when its window lies inside [a, b], fits in ``b - a``.
 
 It leaves out capacity, the order of stops and most of the time coupling between
 resources, so it is loose where those bind; it is tight where a day is short of people
@@ -59,6 +59,8 @@ class Bound:
     jobs: int
     status: str
     seconds: float
+    #: The jobs of the relaxed solution found (what a plan reaching the bound might hold).
+    served: tuple[str, ...] = ()
 
 
 def _hull(windows: tuple[tuple[int, int], ...], service: int, shift: tuple[int, int]) -> tuple[int, int]:
@@ -138,7 +140,6 @@ def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Boun
         from_start = dur[p.nodes[veh.start].location, locs].astype(float)
         t_in = np.minimum(sub.min(axis=0), from_start).astype(np.int64)
         t_in = np.maximum(t_in, 0)
-        spare = int(t_in.max()) if len(t_in) else 0
         if veh.max_stops is not None:
             m.add(sum(x[n, v] for n in nodes if p.nodes[n].counts_as_stop) <= veh.max_stops)
         used = m.new_bool_var(f"used{v}")
@@ -159,6 +160,7 @@ def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Boun
                     continue
                 rest = sum(br.duration_s for br in veh.breaks if br.earliest_s >= a and br.latest_s <= b)
                 energy = [(p.nodes[n].service_s + int(t_in[k]), x[n, v]) for k, n in inside]
+                spare = max(int(t_in[k]) for k, _ in inside)  # the first stop's drive may come before a
                 if sum(e for e, _ in energy) + rest <= b - a + spare:
                     continue  # cannot bind
                 m.add(sum(e * var for e, var in energy) + rest * used <= b - a + spare)
@@ -173,12 +175,15 @@ def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Boun
         # the bound CP-SAT reports before its presolve settles can exceed the job count
         upper = min(len(per_job), int(np.floor(solver.best_objective_bound + 1e-6)))
         found = int(round(solver.objective_value))
+        chosen_jobs = tuple(sorted(j for j, z in served.items() if solver.value(z)))
     else:
-        upper, found = len(per_job), 0
-    return Bound(upper, found, len(per_job), name, round(time.monotonic() - began, 1))
+        upper, found, chosen_jobs = len(per_job), 0, ()
+    return Bound(upper, found, len(per_job), name, round(time.monotonic() - began, 1), chosen_jobs)
 
 
-def bound_day(size: int, seed: int = 0, *, city: str = "helsinki", time_limit_s: float = 60.0) -> Bound:
+def bound_day(
+    size: int, seed: int = 0, *, city: str = "helsinki", time_limit_s: float = 60.0, booking: str = "slots"
+) -> Bound:
     """The bound on a generated field day (``benchmarks.fieldday``'s days)."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
@@ -187,7 +192,7 @@ def bound_day(size: int, seed: int = 0, *, city: str = "helsinki", time_limit_s:
     from onestop.dispatch.model import parse_request
     from onestop.dispatch.planner import travel_model_for, zones_of
 
-    problem = parse_request(generate_day(size, seed, city=city))
+    problem = parse_request(generate_day(size, seed, city=city, booking=booking))
     exp = expand(problem, travel_model_for(problem.options.travel).matrices, zones_of(problem))
     return job_bound(exp, time_limit_s=time_limit_s)
 
@@ -201,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sizes", default="60,200,600", help="jobs per day, comma list")
     ap.add_argument("--seed", default="0", help="seed(s), comma list")
     ap.add_argument("--city", default="helsinki")
+    ap.add_argument("--booking", default="slots", choices=("slots", "free"), help="as benchmarks.fieldday")
     ap.add_argument("--time-limit", type=float, default=60.0, help="CP-SAT seconds per day (default 60)")
     a = ap.parse_args(argv)
     try:
@@ -213,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for size in sizes:
         for seed in seeds:
-            b = bound_day(size, seed, city=a.city, time_limit_s=a.time_limit)
+            b = bound_day(size, seed, city=a.city, time_limit_s=a.time_limit, booking=a.booking)
             print(f"| {size} | {seed} | {b.jobs} | {b.upper} | {b.status} | {b.seconds} |", flush=True)
     return 0
 
