@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
             yield
         finally:
             runner.stop()
+            hub = getattr(app.state, "change_hub", None)
+            if hub is not None:
+                await hub.aclose()
             reader = getattr(app.state, "pg_reader", None)
             if reader is not None:
                 await reader.aclose()

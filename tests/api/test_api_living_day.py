@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
+import time
 
 from apitools import auth, ok, wait_for
 from conftest import AUTH, settings_for
@@ -371,3 +373,40 @@ def test_queued_replan_is_not_published_over_a_newer_plan(make_client, db_url):
         ok(client.get("/v1/resources/C1/route", params={"date": DAY}, headers=keys["C1"]))["plan_run"]
         == newer["id"]
     )
+
+
+def test_live_streams_are_woken_by_the_shared_look(client):
+    """Open (not ``once``) streams that would read only every 30 s, and would close after 20 s,
+    get a change long before either: the process's one look at the feed wakes them. A customer's
+    stream carries its own job's change, the dispatcher's stream everything."""
+    run = publish_day(client)
+    keys = keys_for(client)
+    who = next(r for r in keys if _jobs_of(route(client, r, keys[r])))
+    job = _jobs_of(route(client, who, keys[who]))[0]
+    token = auth(ok(client.post(f"/v1/jobs/{job}/tracking-token", headers=AUTH), 201)["key"])
+    got: dict[str, list[tuple[str, float]]] = {"dispatcher": [], "customer": []}
+
+    def listen(name, path, headers):
+        with client.stream("GET", path, params={"timeout": 20, "poll": 30}, headers=headers) as r:
+            assert r.status_code == 200
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    got[name].append((json.loads(line[6:])["kind"], time.monotonic()))
+                    return
+
+    threads = [
+        threading.Thread(target=listen, args=("dispatcher", "/v1/stream", AUTH)),
+        threading.Thread(target=listen, args=("customer", f"/v1/jobs/{job}/stream", token)),
+    ]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)  # both streams are open and waiting
+    sent = time.monotonic()
+    send(client, keys, event("en_route", job, _clock("08:00"), who), 201)
+    for th in threads:
+        th.join(timeout=30)
+    assert got["dispatcher"] and [k for k, _ in got["customer"]] == ["status"]
+    # woken, not read at the end of the stream's 20 s or after its 30 s poll
+    assert all(at - sent < 10 for name in got for _, at in got[name])
+    assert client.app.state.change_hub.looks > 0
+    assert run["id"]
