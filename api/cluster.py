@@ -11,8 +11,9 @@ request and returns the plan, so workers never touch the database.
 A task whose Dask worker dies is run again on another one by the scheduler (up to its
 ``distributed.scheduler.allowed-failures``, 3 by default; then the run fails as
 abandoned). If the process holding the runs dies, its leases expire and another worker or
-cluster worker claims them. Cancelling a run drops its task; a task already solving runs
-to its time limit on its worker and its answer is thrown away.
+cluster worker claims them. Each task solves in a solver child process on its Dask worker;
+cancelling a run sets the task's Dask ``Event``, the task kills its solver and the core is
+free again within about half a second.
 
 Addresses: ``tcp://host:8786`` for a running scheduler (``dask scheduler`` /
 ``dask worker``), or ``local`` / ``local:N`` for a ``LocalCluster`` of N single-threaded
@@ -32,33 +33,57 @@ from sqlalchemy.orm import Session, sessionmaker
 from .db import session_scope
 from .models import RUN_CANCELLED, RUN_FAILED, PlanRun
 from .settings import Settings
-from .worker import Worker, _error, task_of
+from .worker import Worker, _Child, _error, task_of
 
 log = logging.getLogger(__name__)
 
 #: Seconds between progress updates a task sends (the solve reports far more often).
 PROGRESS_EVERY_S = 0.5
+#: Seconds between a task's looks at its cancel event.
+CANCEL_CHECK_S = 0.5
 
 
-def solve_on_cluster(task: dict[str, Any], progress_name: str) -> dict[str, Any]:
-    """The Dask task: plan one run, sending progress through a Dask ``Variable``."""
-    from distributed import Variable
-    from onestop.dispatch.runner import run_task
+def solve_on_cluster(
+    task: dict[str, Any], progress_name: str, cancel_name: str | None = None
+) -> dict[str, Any]:
+    """The Dask task: plan one run in a solver child process (``onestop.api.solver_child``, which
+    calls ``dispatch.runner.run_task``), send its progress through a Dask ``Variable``, and kill
+    it when the Dask ``Event`` ``cancel_name`` is set: a cancelled run frees its core at once."""
+    import queue
+
+    from distributed import Event, Variable
 
     var = Variable(progress_name)
-    last = [0.0, ""]
-
-    def progress(phase: str, fraction: float, best: int | None) -> None:
-        now = time.monotonic()
-        if phase == last[1] and now - float(last[0]) < PROGRESS_EVERY_S:
-            return
-        last[0], last[1] = now, phase
-        try:
-            var.set({"phase": phase, "fraction": float(fraction), "best": best})
-        except Exception:  # progress is a courtesy; the plan is what matters
-            log.debug("progress not sent", exc_info=True)
-
-    return run_task(task, on_progress=progress)
+    stop = Event(cancel_name) if cancel_name else None
+    last = 0.0
+    child = _Child()
+    try:
+        child.send(task)
+        while True:
+            try:
+                message = child.messages.get(timeout=CANCEL_CHECK_S)
+            except queue.Empty:
+                message = {}
+            if message is None:
+                code = child.process.wait()
+                return {
+                    "tag": "error",
+                    "kind": "internal",
+                    "errors": [{"loc": "", "message": f"the solver process exited ({code})"}],
+                }
+            tag = message.get("tag")
+            if tag in ("done", "error"):
+                return message
+            if tag == "progress" and time.monotonic() - last >= PROGRESS_EVERY_S:
+                last = time.monotonic()
+                try:
+                    var.set({k: message[k] for k in ("phase", "fraction", "best")})
+                except Exception:  # progress is a courtesy; the plan is what matters
+                    log.debug("progress not sent", exc_info=True)
+            if stop is not None and stop.is_set():
+                return {"tag": "cancelled"}
+    finally:
+        child.kill()
 
 
 @dataclass
@@ -67,6 +92,7 @@ class _Flight:
 
     future: Any
     progress_name: str
+    cancel_name: str
     deadline: float
     progress: tuple[str, float, int | None] | None = None
     next_beat: float = field(default=0.0)
@@ -145,7 +171,7 @@ class ClusterWorker(Worker):
         finally:
             for run_id in list(self.flights):
                 flight = self.flights.pop(run_id)
-                flight.future.cancel()
+                self._stop_task(flight)
                 try:
                     self._release(run_id)
                 except Exception:
@@ -169,11 +195,22 @@ class ClusterWorker(Worker):
             self._finish(run_id, RUN_FAILED, error=lost)
             return
         name = f"onestop-progress-{run_id}-{attempts}"
+        cancel = f"onestop-cancel-{run_id}-{attempts}"
         future = self.client.submit(
-            solve_on_cluster, task, name, key=f"onestop-run-{run_id}-{attempts}", pure=False
+            solve_on_cluster, task, name, cancel, key=f"onestop-run-{run_id}-{attempts}", pure=False
         )
         limit = float(task.get("time_limit_s") or self.settings.max_solve_s)
-        self.flights[run_id] = _Flight(future, name, time.monotonic() + 1.5 * limit + 120.0)
+        self.flights[run_id] = _Flight(future, name, cancel, time.monotonic() + 1.5 * limit + 120.0)
+
+    def _stop_task(self, flight: _Flight) -> None:
+        """Kill the task's solver (through its cancel event) and drop the task."""
+        from distributed import Event
+
+        try:
+            Event(flight.cancel_name, client=self.client).set()
+        except Exception:
+            log.debug("cancel event %s not set", flight.cancel_name, exc_info=True)
+        flight.future.cancel()
 
     def _progress(self, flight: _Flight) -> tuple[str, float, int | None] | None:
         from distributed import Variable
@@ -201,6 +238,9 @@ class ClusterWorker(Worker):
         if status == "finished":
             message = flight.future.result()
             self._land(run_id)
+            if message.get("tag") == "cancelled":
+                self._finish(run_id, RUN_CANCELLED)
+                return
             self._store(run_id, message, flight.progress[2] if flight.progress else None)
             return
         if status == "error":
@@ -218,7 +258,7 @@ class ClusterWorker(Worker):
             return
         now = time.monotonic()
         if now > flight.deadline:
-            flight.future.cancel()
+            self._stop_task(flight)
             self._land(run_id)
             overdue = _error("timeout", "the solver ran far past its time limit and was stopped")
             self._finish(run_id, RUN_FAILED, error=overdue)
@@ -236,7 +276,7 @@ class ClusterWorker(Worker):
             log.warning("run %s: heartbeat failed", run_id, exc_info=True)
             return
         if state in ("lost", "cancel"):
-            flight.future.cancel()
+            self._stop_task(flight)
             self._land(run_id)
             if state == "cancel":
                 self._finish(run_id, RUN_CANCELLED)

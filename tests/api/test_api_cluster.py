@@ -91,8 +91,23 @@ def test_worker_killed_mid_solve_is_run_again_elsewhere(databases, cluster, sche
     assert_valid_plan(day, run["plan"])
 
 
-def test_cancel_and_progress_on_the_cluster(databases, cluster):
-    """A long run shows solving progress from its task, and cancelling it answers at once."""
+def _solvers_on(scheduler) -> int:
+    """Solver child processes running under the cluster's workers."""
+
+    def count() -> int:
+        import psutil
+
+        me = psutil.Process()
+        return sum(
+            1 for c in me.children(recursive=True) if "onestop.api.solver_child" in " ".join(c.cmdline())
+        )
+
+    return sum(scheduler.run(count).values())
+
+
+def test_cancel_and_progress_on_the_cluster(databases, cluster, scheduler):
+    """A long run shows solving progress from its task; cancelling it answers at once and kills
+    the solver on its Dask worker (the core is free again, not busy until the time limit)."""
     day = generate_day(60, 4, time_limit_s=60, preset="balanced")
     with _client(databases.new("sqlite"), cluster.scheduler_address) as client:
         run_id = ok(client.post("/v1/plans", json=day, headers=AUTH), 202)["id"]
@@ -103,9 +118,11 @@ def test_cancel_and_progress_on_the_cluster(databases, cluster):
             return body if progress["phase"] == "solving" and progress["fraction"] > 0 else None
 
         wait_for(solving, timeout=60, what="progress from the task")
+        assert _solvers_on(scheduler) == 1
         assert client.delete(f"/v1/plans/{run_id}", headers=AUTH).status_code in (200, 202)
         run = wait_run(client, run_id, AUTH, timeout=30)
-    assert run["status"] == "cancelled"
+        assert run["status"] == "cancelled"
+        wait_for(lambda: _solvers_on(scheduler) == 0, timeout=15, what="the solver to be killed")
 
 
 def test_onestop_worker_process_hands_runs_to_the_cluster(make_client, db_url, cluster, scheduler, tmp_path):
