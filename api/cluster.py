@@ -30,10 +30,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import session_scope
-from .models import RUN_CANCELLED, RUN_FAILED, PlanRun
+from .models import RUN_CANCELLED, RUN_FAILED
 from .settings import Settings
-from .worker import Worker, _Child, _error, task_of
+from .worker import Worker, _Child, _error
 
 log = logging.getLogger(__name__)
 
@@ -181,19 +180,10 @@ class ClusterWorker(Worker):
 
     def launch(self, run_id: str) -> None:
         """Send a claimed run to the cluster (or finish it when it was cancelled or abandoned)."""
-        with session_scope(self.sessions) as s:
-            run = s.get(PlanRun, run_id)
-            if run is None or run.lease_owner != self.owner:
-                return
-            cancelled, attempts = run.cancel_requested, run.attempts
-            task = task_of(s, run)
-        if cancelled:
-            self._finish(run_id, RUN_CANCELLED)
+        prepared = self._prepare(run_id)
+        if prepared is None:
             return
-        if attempts > self.settings.max_attempts:
-            lost = _error("abandoned", f"the run's worker was lost {attempts - 1} times")
-            self._finish(run_id, RUN_FAILED, error=lost)
-            return
+        task, attempts = prepared
         name = f"onestop-progress-{run_id}-{attempts}"
         cancel = f"onestop-cancel-{run_id}-{attempts}"
         future = self.client.submit(

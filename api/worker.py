@@ -240,20 +240,29 @@ class Worker:
     def _spawn(self) -> _Child:
         return _Child()
 
-    def execute(self, run_id: str) -> None:
+    def _prepare(self, run_id: str) -> tuple[dict[str, Any], int] | None:
+        """A claimed run's solver task and attempt number; None when there is nothing to solve
+        (not ours any more, or cancelled or abandoned: then it is finished here)."""
         with session_scope(self.sessions) as s:
             run = s.get(PlanRun, run_id)
             if run is None or run.lease_owner != self.owner:
-                return
+                return None
             cancelled, attempts = run.cancel_requested, run.attempts
             task = task_of(s, run)
         if cancelled:
             self._finish(run_id, RUN_CANCELLED)
-            return
+            return None
         if attempts > self.settings.max_attempts:
             lost = _error("abandoned", f"the run's worker was lost {attempts - 1} times")
             self._finish(run_id, RUN_FAILED, error=lost)
+            return None
+        return task, attempts
+
+    def execute(self, run_id: str) -> None:
+        prepared = self._prepare(run_id)
+        if prepared is None:
             return
+        task, _attempts = prepared
         limit = task["time_limit_s"] or self.settings.max_solve_s
         deadline = time.monotonic() + 1.5 * float(limit) + 120.0
         child = self._child()
