@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -242,11 +242,6 @@ def _read_changes(request: Request, filters: list[Any], after: int, limit: int =
         return list(s.scalars(q))
 
 
-def _last_id(request: Request) -> int:
-    with request.app.state.sessions() as s:
-        return s.scalar(select(LiveChange.id).order_by(LiveChange.id.desc()).limit(1)) or 0
-
-
 def _frame(c: LiveChange) -> str:
     body = {"id": c.id, "kind": c.kind, "at": c.at.isoformat(), "job": c.job_id, "resource": c.resource_id}
     body["data"] = c.data
@@ -261,23 +256,38 @@ def _hub(request: Request) -> ChangeHub:
 
 
 async def _stream(
-    request: Request, filters: list[Any], after: int | None, once: bool, timeout: float, poll: float
+    request: Request,
+    filters: list[Any],
+    wanted: Callable[[LiveChange], bool],
+    after: int | None,
+    once: bool,
+    timeout: float,
+    poll: float,
 ) -> AsyncIterator[str]:
-    """Frames of the changes matching ``filters``: read when the process's change hub sees the
-    feed move (one shared look), and at least every ``poll`` seconds."""
+    """Frames of the changes ``filters`` (SQL) / ``wanted`` (in memory) select: from the
+    process's shared read of the feed when it reaches back far enough, else from the
+    database; woken when the feed moves, and at least every ``poll`` seconds."""
     hub = _hub(request)
+    await hub.start()
     if after is None:
-        after = 0 if once else await run_in_threadpool(_last_id, request)
+        after = 0 if once else hub.newest
     yield ": onestop live changes\n\n"
     deadline = time.monotonic() + timeout
     last_beat = time.monotonic()
     while True:
-        seen = max(hub.newest, after)  # everything up to here is in the read below
-        batch = await run_in_threadpool(_read_changes, request, filters, after)
+        if hub.covers(after) and not once:
+            seen = hub.newest
+            batch = hub.since(after, wanted)
+            full = False
+        else:
+            seen = after
+            batch = await run_in_threadpool(_read_changes, request, filters, after)
+            full = len(batch) == 500
         for c in batch:
             after = c.id
             yield _frame(c)
-        if batch and len(batch) == 500:
+        seen = max(seen, after)
+        if full:
             continue
         if once or time.monotonic() >= deadline or await request.is_disconnected():
             return
@@ -286,6 +296,8 @@ async def _stream(
             yield ": keep-alive\n\n"
         left = max(0.05, min(poll, deadline - time.monotonic(), 15.0))
         await hub.wait_past(seen, left)
+        if hub.covers(after):
+            after = max(after, seen)  # nothing of ours up to seen: skip past it
 
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -298,8 +310,8 @@ Poll = Annotated[
     Query(
         ge=0.05,
         le=60,
-        description="at most this many seconds between reads; new changes arrive sooner, as the "
-        "server's shared look at the feed (every 0.25 s) sees them",
+        description="at most this many seconds between looks; new changes arrive sooner, as the "
+        "server's one shared read of the feed (every 0.25 s) brings them",
     ),
 ]
 
@@ -329,7 +341,12 @@ async def dispatcher_stream(
     filters: list[Any] = []
     if who.zone is not None:
         filters.append(or_(LiveChange.zone == who.zone))
-    gen = _stream(request, filters, _resume(after, last_event_id), once, timeout, poll)
+    zone = who.zone
+
+    def wanted(c: LiveChange) -> bool:
+        return zone is None or c.zone == zone
+
+    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll)
     return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
@@ -361,7 +378,11 @@ async def job_stream(
     if job is None:
         raise not_found("job", job_id)
     filters = [LiveChange.job_id == job_id, LiveChange.kind.in_(CUSTOMER_KINDS)]
-    gen = _stream(request, filters, _resume(after, last_event_id), once, timeout, poll)
+
+    def wanted(c: LiveChange) -> bool:
+        return c.job_id == job_id and c.kind in CUSTOMER_KINDS
+
+    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll)
     return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
 
 

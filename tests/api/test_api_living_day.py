@@ -375,9 +375,9 @@ def test_queued_replan_is_not_published_over_a_newer_plan(make_client, db_url):
     )
 
 
-def test_live_streams_are_woken_by_the_shared_look(client):
+def test_live_streams_are_fed_by_the_shared_read(client):
     """Open (not ``once``) streams that would read only every 30 s, and would close after 20 s,
-    get a change long before either: the process's one look at the feed wakes them. A customer's
+    get a change long before either: the process's one read of the feed brings it. A customer's
     stream carries its own job's change, the dispatcher's stream everything."""
     run = publish_day(client)
     keys = keys_for(client)
@@ -408,5 +408,5 @@ def test_live_streams_are_woken_by_the_shared_look(client):
     assert got["dispatcher"] and [k for k, _ in got["customer"]] == ["status"]
     # woken, not read at the end of the stream's 20 s or after its 30 s poll
     assert all(at - sent < 10 for name in got for _, at in got[name])
-    assert client.app.state.change_hub.looks > 0
+    assert client.app.state.change_hub.reads > 0
     assert run["id"]
