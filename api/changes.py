@@ -32,9 +32,12 @@ BATCH = 2_000
 class ChangeHub:
     """The recent changes (ids above ``floor``) and an event that fires when more arrive."""
 
-    def __init__(self, sessions: sessionmaker[Session], interval_s: float = INTERVAL_S) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], interval_s: float = INTERVAL_S, keep: int = KEEP
+    ) -> None:
         self.sessions = sessions
         self.interval_s = interval_s
+        self.keep = keep
         self.floor: int | None = None  # changes with ids above this are in memory
         self.newest = 0
         self._ids: list[int] = []
@@ -82,8 +85,8 @@ class ChangeHub:
         self._ids.extend(c.id for c in fresh)
         self._changes.extend(fresh)
         self.newest = fresh[-1].id
-        if len(self._ids) > KEEP:
-            cut = len(self._ids) - KEEP
+        if len(self._ids) > self.keep:
+            cut = len(self._ids) - self.keep
             self.floor = self._ids[cut - 1]
             del self._ids[:cut], self._changes[:cut]
         moved, self._moved = self._moved, asyncio.Event()

@@ -1,0 +1,50 @@
+"""The shared read of the change feed behind live streams, on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from onestop.api.changes import ChangeHub
+from onestop.api.db import make_engine, migrate, session_factory
+from onestop.api.models import LiveChange
+
+
+def _add(sessions, n: int, zone: str = "north") -> None:
+    with sessions.begin() as s:
+        for i in range(n):
+            s.add(LiveChange(kind="position", zone=zone if i % 2 == 0 else "south", resource_id=f"r{i}"))
+
+
+def test_hub_keeps_recent_changes_and_knows_how_far_back(db_url):
+    """Started on a feed of 8 changes, the hub holds what comes after; with room for 5 it keeps
+    the newest 5 and says a stream further back must read the database."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        _add(sessions, 8)
+        hub = ChangeHub(sessions, keep=5)
+
+        async def scenario():
+            await hub.start()
+            assert hub.newest == hub.floor
+            start = hub.newest
+            _add(sessions, 8)
+            await hub.read()
+            assert hub.newest == start + 8
+            assert not hub.covers(start) and hub.covers(start + 3)
+            ids = [c.id for c in hub.since(start + 3, lambda c: True)]
+            assert ids == list(range(start + 4, start + 9))
+            north = hub.since(start + 3, lambda c: c.zone == "north")
+            assert {c.zone for c in north} == {"north"} and len(north) in (2, 3)
+            # a waiter is woken by a new change, not by its timeout
+            waiting = asyncio.create_task(hub.wait_past(hub.newest, timeout=30))
+            await asyncio.sleep(0.1)
+            _add(sessions, 1)
+            await asyncio.wait_for(waiting, timeout=10)
+            assert hub.newest == start + 9
+            await hub.aclose()
+
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
