@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 #: Seconds between a task's looks at its cancel event.
 CANCEL_CHECK_S = 0.5
+#: Seconds to wait for the scheduler, and between tries when it cannot be reached.
+CONNECT_TIMEOUT_S = 5.0
+RECONNECT_S = 5.0
 
 
 def solve_on_cluster(
@@ -125,7 +128,7 @@ class ClusterWorker(Worker):
             )
             self.client = Client(self._cluster)
         else:
-            self.client = Client(self.address, timeout=30)
+            self.client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
         log.info("cluster worker %s: %s", self.owner, self.client)
 
     def close(self) -> None:
@@ -148,8 +151,19 @@ class ClusterWorker(Worker):
     def run_forever(self) -> None:
         log.info("cluster worker %s started", self.owner)
         try:
-            if self.client is None:
-                self.connect()
+            while self.client is None and not self._stop.is_set():
+                try:
+                    self.connect()
+                except Exception as exc:  # runs wait queued; the service stays up
+                    log.error(
+                        "cannot reach the Dask scheduler at %s (%s); trying again in %.0f s",
+                        self.address,
+                        exc,
+                        RECONNECT_S,
+                    )
+                    self.client = None
+                    self._wake.wait(RECONNECT_S)
+                    self._wake.clear()
             while not self._stop.is_set():
                 try:
                     while len(self.flights) < self.capacity():

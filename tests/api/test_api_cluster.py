@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -149,3 +151,16 @@ def test_onestop_worker_process_hands_runs_to_the_cluster(make_client, db_url, c
     assert run["status"] == "succeeded", (run, log.read_text())
     assert_valid_plan(request, run["plan"])
     assert f"onestop-run-{run_id}-1" in {str(t["key"]) for t in stream.data}
+
+
+def test_unreachable_scheduler_keeps_runs_queued(databases):
+    """A scheduler address nobody answers: the service stays up, runs wait queued (not failed),
+    and it shuts down cleanly."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with _client(databases.new("sqlite"), f"tcp://127.0.0.1:{port}") as client:
+        run_id = ok(client.post("/v1/plans", json=whole_request(), headers=AUTH), 202)["id"]
+        time.sleep(1.0)
+        assert ok(client.get(f"/v1/plans/{run_id}", headers=AUTH))["status"] == "queued"
+        assert ok(client.get("/healthz"))
