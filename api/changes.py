@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import time
 from collections.abc import Callable
 
 from sqlalchemy import func, select
@@ -27,17 +28,27 @@ INTERVAL_S = 0.25
 KEEP = 20_000
 #: Most changes taken from the feed in one read.
 BATCH = 2_000
+#: Seconds a missing id may hold back the changes after it (a transaction still open).
+GAP_WAIT_S = 2.0
 
 
 class ChangeHub:
     """The recent changes (ids above ``floor``) and an event that fires when more arrive."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], interval_s: float = INTERVAL_S, keep: int = KEEP
+        self,
+        sessions: sessionmaker[Session],
+        interval_s: float = INTERVAL_S,
+        keep: int = KEEP,
+        gap_wait_s: float = GAP_WAIT_S,
     ) -> None:
         self.sessions = sessions
         self.interval_s = interval_s
         self.keep = keep
+        self.gap_wait_s = gap_wait_s
+        #: Read but held back behind a missing id; and (missing id, since when).
+        self._pending: dict[int, LiveChange] = {}
+        self._gap: tuple[int, float] | None = None
         self.floor: int | None = None  # changes with ids above this are in memory
         self.newest = 0
         self._ids: list[int] = []
@@ -75,16 +86,38 @@ class ChangeHub:
             self.floor = self.newest
             self._ids.clear()
             self._changes.clear()
+            self._pending.clear()
+            self._gap = None
 
     async def read(self) -> None:
-        """Take what is new from the feed into memory; wake the waiting streams if anything was."""
+        """Take what is new from the feed into memory; wake the waiting streams if anything was.
+
+        Ids come from a sequence, but transactions commit in their own order: a change with
+        a lower id can appear after a higher one. Changes are released to the streams in id
+        order only; a missing id holds back those after it for up to ``gap_wait_s`` (then it
+        is taken for a rolled-back one), so no stream passes a change before it is visible.
+        """
         fresh = await run_in_threadpool(self._read_after, self.newest)
         self.reads += 1
-        if not fresh:
+        for c in fresh:
+            self._pending.setdefault(c.id, c)
+        released: list[LiveChange] = []
+        expected = self.newest + 1
+        now = time.monotonic()
+        for ident in sorted(self._pending):
+            if ident != expected:
+                if self._gap is None or self._gap[0] != expected:
+                    self._gap = (expected, now)
+                if now - self._gap[1] < self.gap_wait_s:
+                    break
+            self._gap = None
+            released.append(self._pending.pop(ident))
+            expected = ident + 1
+        if not released:
             return
-        self._ids.extend(c.id for c in fresh)
-        self._changes.extend(fresh)
-        self.newest = fresh[-1].id
+        self._ids.extend(c.id for c in released)
+        self._changes.extend(released)
+        self.newest = released[-1].id
         if len(self._ids) > self.keep:
             cut = len(self._ids) - self.keep
             self.floor = self._ids[cut - 1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from onestop.api.changes import ChangeHub
 from onestop.api.db import make_engine, migrate, session_factory
 from onestop.api.models import LiveChange
@@ -44,6 +45,50 @@ def test_hub_keeps_recent_changes_and_knows_how_far_back(db_url):
             await asyncio.wait_for(waiting, timeout=10)
             assert hub.newest == start + 9
             await hub.aclose()
+
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
+
+
+def test_changes_are_released_in_id_order_across_transactions(db_url):
+    """PostgreSQL hands out ids before commit: a change with a lower id can become visible after
+    a higher one. The hub holds the higher one back until the lower one is there (or, rolled
+    back, for ``gap_wait_s``), so a stream never passes a change it has not seen."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers: ids always commit in order")
+    engine = make_engine(db_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    try:
+        _add(sessions, 2)
+        hub = ChangeHub(sessions, gap_wait_s=0.3)
+
+        async def scenario():
+            await hub.start()
+            start = hub.newest
+            slow = sessions()
+            slow.add(LiveChange(kind="status", job_id="slow"))
+            slow.flush()  # has its id, not committed yet
+            _add(sessions, 1)  # a later id, committed first
+            await hub.read()
+            assert hub.newest == start and hub.since(start, lambda c: True) == []
+            slow.commit()
+            slow.close()
+            await hub.read()
+            assert [c.job_id for c in hub.since(start, lambda c: True)] == ["slow", None]
+            mark = hub.newest
+            gone = sessions()
+            gone.add(LiveChange(kind="status", job_id="gone"))
+            gone.flush()
+            gone.rollback()  # its id is never used
+            gone.close()
+            _add(sessions, 1)
+            await hub.read()
+            assert hub.newest == mark  # held back behind the missing id for a while
+            await asyncio.sleep(0.4)
+            await hub.read()
+            assert hub.newest > mark and len(hub.since(mark, lambda c: True)) == 1
 
         asyncio.run(scenario())
     finally:
