@@ -265,7 +265,7 @@ def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) 
         for kind in ("technician", "courier"):
             ids = sorted(exp.resources[v].id for v in vehicles if exp.resources[v].kind == kind)
             if ids:
-                names = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+                names = ", ".join(ids) if len(ids) <= 4 else ", ".join(ids[:3]) + f" and {len(ids) - 3} more"
                 groups.append(f"{len(ids)} capable {kind}{'s' if len(ids) != 1 else ''} ({names})")
         windows = effective_windows(by_id[job_id], 10**9)
         when = ", ".join(f"{tb.iso(a)[11:16]}–{tb.iso(b)[11:16]}" for a, b in windows if b < 10**9)
