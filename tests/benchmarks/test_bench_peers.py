@@ -38,8 +38,7 @@ TINY_LI_LIM = """2\t10\t1
 @pytest.mark.parametrize("kind", ["solomon", "lilim"])
 def test_peer_solution_is_valid(tmp_path: Path, peer: str, kind: str) -> None:
     """Each installed peer serves every customer of a tiny instance validly."""
-    if not available(peer):
-        pytest.skip(f"{peer} not installed (the 'peers' extra)")
+    assert available(peer), f"{peer} is not installed: `make test` installs the 'peers' extra"
     path = tmp_path / "tiny.txt"
     path.write_text(TINY_LI_LIM if kind == "lilim" else TINY_SOLOMON)
     problem = read_li_lim(path) if kind == "lilim" else read_solomon(path)
