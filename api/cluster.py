@@ -166,7 +166,7 @@ class ClusterWorker(Worker):
                     self._wake.clear()
             while not self._stop.is_set():
                 try:
-                    while len(self.flights) < self.capacity():
+                    for _ in range(self.capacity() - len(self.flights)):  # one ask of the scheduler
                         run_id = self.claim()
                         if run_id is None:
                             break

@@ -91,7 +91,8 @@ KEY = "bench-bootstrap-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server started by a benchmark)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -364,7 +365,7 @@ def bench(
 ) -> list[dict[str, Any]]:
     root = Path(tempfile.mkdtemp(prefix="onestop-bench-"))
     db = Database(backend, root)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start_server(db.url, port, root / "server.log", workers)
     rows = []

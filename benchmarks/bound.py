@@ -69,6 +69,14 @@ def _hull(windows: tuple[tuple[int, int], ...], service: int, shift: tuple[int, 
     return windows[0][0], windows[-1][1] + service
 
 
+def _thin(values: list[int]) -> list[int]:
+    """At most ``MAX_BOUNDS`` of sorted ``values``, spread evenly, first and last kept."""
+    if len(values) <= MAX_BOUNDS:
+        return values
+    last = len(values) - 1
+    return sorted({values[round(i * last / (MAX_BOUNDS - 1))] for i in range(MAX_BOUNDS)})
+
+
 def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Bound:
     """Upper bound on the jobs any valid plan of the expanded day ``exp`` holds."""
     from ortools.sat.python import cp_model
@@ -145,12 +153,8 @@ def job_bound(exp: Any, *, time_limit_s: float = 60.0, workers: int = 2) -> Boun
         used = m.new_bool_var(f"used{v}")
         for n in nodes:
             m.add_implication(x[n, v], used)
-        lows = sorted({veh.shift[0], *(lo for _, lo, _ in items)})
-        highs = sorted({veh.shift[1], *(hi for _, _, hi in items)})
-        if len(lows) > MAX_BOUNDS:
-            lows = sorted({lows[round(i * (len(lows) - 1) / (MAX_BOUNDS - 1))] for i in range(MAX_BOUNDS)})
-        if len(highs) > MAX_BOUNDS:
-            highs = sorted({highs[round(i * (len(highs) - 1) / (MAX_BOUNDS - 1))] for i in range(MAX_BOUNDS)})
+        lows = _thin(sorted({veh.shift[0], *(lo for _, lo, _ in items)}))
+        highs = _thin(sorted({veh.shift[1], *(hi for _, _, hi in items)}))
         for a in lows:
             for b in highs:
                 if b <= a or (b - a > MAX_SPAN_S and (a, b) != veh.shift):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 import tempfile
 import threading
@@ -30,14 +29,10 @@ from onestop.api.db import session_scope
 from onestop.api.models import LiveChange
 from sqlalchemy import event
 
+from benchmarks.api_load import free_port
+
 KEY = "bench-bootstrap-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -62,7 +57,7 @@ async def _listen(
 def run_case(n: int, seconds: float, rate: float, poll: float | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Settings(database_url=f"sqlite:///{Path(tmp) / 'b.db'}", bootstrap_key=KEY))
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

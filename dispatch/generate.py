@@ -53,6 +53,10 @@ KIND_SHARES: dict[str, float] = {
     "repair": 0.18,
     "inspection": 0.12,
 }
+#: Job kinds a technician does (a delivery_installation: the installing half).
+TECH_KINDS = ("installation", "repair", "inspection", "delivery_installation")
+#: Job kinds a courier does (a delivery_installation: the delivering half).
+COURIER_KINDS = ("delivery", "haul_away", "exchange", "pickup", "delivery_installation")
 TECH_VISITS_PER_DAY = 5.5
 COURIER_JOBS_PER_DAY = 11.0
 #: Spare resources on top of the work divided by those rates (sick days, skills mismatch).
@@ -210,6 +214,10 @@ def _largest_remainder(total: int, shares: dict[str, float]) -> dict[str, int]:
     for k in sorted(raw, key=lambda k: (out[k] - raw[k], k))[:rest]:
         out[k] += 1
     return out
+
+
+def _minutes(text: str) -> int:
+    return int(text[:2]) * 60 + int(text[3:5])
 
 
 def _hm(hours: float) -> str:
@@ -546,16 +554,8 @@ class _DayBuilder:
     def build_resources(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rng = self.rng
         possible = [j for j in self.jobs if j["id"] not in self.impossible_ids]
-        tech_work = [
-            j
-            for j in possible
-            if j["kind"] in ("installation", "repair", "inspection", "delivery_installation")
-        ]
-        courier_work = [
-            j
-            for j in possible
-            if j["kind"] in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation")
-        ]
+        tech_work = [j for j in possible if j["kind"] in TECH_KINDS]
+        courier_work = [j for j in possible if j["kind"] in COURIER_KINDS]
         n_tech = max(2, math.ceil(SLACK * len(tech_work) / TECH_VISITS_PER_DAY))
         n_courier = max(2, math.ceil(SLACK * len(courier_work) / COURIER_JOBS_PER_DAY))
         demand = Counter(j["brand"] for j in tech_work)
@@ -637,19 +637,16 @@ class _DayBuilder:
         resource works during one of its windows, authorise one who does (a partner
         technician takes on the brand; a courier crew gets the skill)."""
 
-        def minutes(text: str) -> int:
-            return int(text[:2]) * 60 + int(text[3:5])
-
         def in_shift(res: dict, job: dict, lead: int) -> bool:
             if "windows" not in job:
                 return True
-            s, e = minutes(res["shift"][0]) + lead, minutes(res["shift"][1]) - 15
+            s, e = _minutes(res["shift"][0]) + lead, _minutes(res["shift"][1]) - 15
             need = job.get("duration", 300) // 60
-            return any(max(minutes(a), s) + need <= min(minutes(b), e) for a, b in job["windows"])
+            return any(max(_minutes(a), s) + need <= min(_minutes(b), e) for a, b in job["windows"])
 
         for job in jobs:
             kind, brand, skills = job["kind"], job.get("brand"), set(job.get("skills", []))
-            if kind in ("installation", "repair", "inspection", "delivery_installation"):
+            if kind in TECH_KINDS:
                 lead = 45 if kind == "delivery_installation" else 15
                 able = [t for t in technicians if in_shift(t, job, lead)]
                 if able and not any(brand in t["brands"] and skills <= set(t["skills"]) for t in able):
@@ -657,7 +654,7 @@ class _DayBuilder:
                     t["brands"] = sorted({*t["brands"], brand})
                     t["skills"] = sorted({*t["skills"], *BRAND_SKILLS.get(brand, ()), *skills})
                     t["name"] = f"{'/'.join(t['brands'])} technician {t['id'][1:].lstrip('0')}"
-            if kind in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation"):
+            if kind in COURIER_KINDS:
                 need = set() if kind == "delivery_installation" else skills
                 able = [c for c in couriers if in_shift(c, job, 30)]
                 if able and not any(need <= set(c["skills"]) for c in able):
@@ -669,10 +666,6 @@ class _DayBuilder:
 TECH_DRIVE_MIN = 15
 COURIER_DRIVE_MIN = 20
 BOOKINGS = ("slots", "free")
-
-
-def _minutes(text: str) -> int:
-    return int(text[:2]) * 60 + int(text[3:5])
 
 
 class _SlotBook:
@@ -732,11 +725,11 @@ class _Desk:
     def needs(self, job: dict[str, Any]) -> list[tuple[_SlotBook, list[dict], int]]:
         kind, brand, skills = job["kind"], job.get("brand"), set(job.get("skills", []))
         out = []
-        if kind in ("installation", "repair", "inspection", "delivery_installation"):
+        if kind in TECH_KINDS:
             able = [t for t in self.technicians if brand in t["brands"] and skills <= set(t["skills"])]
             minutes = (job["duration"] + job.get("handover_s", 0)) // 60 + TECH_DRIVE_MIN
             out.append((self.techs, able, minutes))
-        if kind in ("delivery", "haul_away", "exchange", "pickup", "delivery_installation"):
+        if kind in COURIER_KINDS:
             need = set() if kind == "delivery_installation" else skills
             able = [c for c in self.couriers if need <= set(c["skills"])]
             minutes = job.get("handover_s", 0) if kind == "delivery_installation" else job["duration"]

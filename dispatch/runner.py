@@ -12,13 +12,14 @@ raises: whatever goes wrong becomes an error message the worker can store.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .planner import Progress, plan_day
 
-__all__ = ["run_task"]
+__all__ = ["run_task", "violations_json"]
 
 
 def _validate(problem: Any, request: Any, plan: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -32,12 +33,17 @@ def _validate(problem: Any, request: Any, plan: dict[str, Any]) -> list[dict[str
         return None
     first = next(iter(inspect.signature(check).parameters), "")
     found = check(problem if first == "problem" else request, plan)
+    return violations_json(found or ())
+
+
+def violations_json(found: Iterable[Any]) -> list[dict[str, Any]]:
+    """Validator findings (``Violation`` dataclasses) as the dicts a run stores."""
     out = []
-    for v in found or ():
+    for v in found:
         if isinstance(v, dict):
             out.append(v)
-        elif hasattr(v, "__dataclass_fields__"):
-            out.append({k: getattr(v, k) for k in v.__dataclass_fields__})
+        elif dataclasses.is_dataclass(v):
+            out.append(dataclasses.asdict(v))
         else:
             out.append({"message": str(v)})
     return out
@@ -58,8 +64,12 @@ def _replan(task: Mapping[str, Any]) -> dict[str, Any]:
         preset=task.get("preset"),
         time_limit_s=task.get("time_limit_s"),
     )
-    violations = [{k: getattr(v, k) for k in v.__dataclass_fields__} for v in outcome.violations]
-    return {"tag": "done", "plan": outcome.plan, "violations": violations, "request": outcome.request}
+    return {
+        "tag": "done",
+        "plan": outcome.plan,
+        "violations": violations_json(outcome.violations),
+        "request": outcome.request,
+    }
 
 
 def run_task(task: Mapping[str, Any], on_progress: Progress | None = None) -> dict[str, Any]:

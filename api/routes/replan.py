@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from onestop.dispatch.replan import replan
+from onestop.dispatch.runner import violations_json
 from onestop.dispatch.schema import Id, JobIn
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -171,7 +172,7 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         preset=body.preset,
         time_limit_s=body.time_limit_s,
     )
-    violations = [{k: getattr(v, k) for k in v.__dataclass_fields__} for v in outcome.violations]
+    violations = violations_json(outcome.violations)
     run = PlanRun(
         id=str(uuid.uuid4()),
         status=RUN_SUCCEEDED,

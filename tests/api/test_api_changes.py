@@ -17,12 +17,16 @@ def _add(sessions, n: int, zone: str = "north") -> None:
             s.add(LiveChange(kind="position", zone=zone if i % 2 == 0 else "south", resource_id=f"r{i}"))
 
 
+def _sessions(url: str):
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, session_factory(engine)
+
+
 def test_hub_keeps_recent_changes_and_knows_how_far_back(db_url):
     """Started on a feed of 8 changes, the hub holds what comes after; with room for 5 it keeps
     the newest 5 and says a stream further back must read the database."""
-    engine = make_engine(db_url)
-    migrate(engine)
-    sessions = session_factory(engine)
+    engine, sessions = _sessions(db_url)
     try:
         _add(sessions, 8)
         hub = ChangeHub(sessions, keep=5)
@@ -58,9 +62,7 @@ def test_changes_are_released_in_id_order_across_transactions(backend, databases
     a higher one. The hub holds the higher one back until the lower one is there (or, rolled
     back, for ``gap_wait_s``), so a stream never passes a change it has not seen."""
     # PostgreSQL only: SQLite serialises writers, so its ids always commit in order
-    engine = make_engine(databases.new(backend))
-    migrate(engine)
-    sessions = session_factory(engine)
+    engine, sessions = _sessions(databases.new(backend))
     try:
         _add(sessions, 2)
         hub = ChangeHub(sessions, gap_wait_s=0.3)
