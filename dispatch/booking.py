@@ -47,6 +47,7 @@ from .model import (
     effective_windows,
     fits,
     parse_request,
+    solver_units,
 )
 from .plan import build_plan
 from .planner import travel_model_for, zones_of
@@ -144,6 +145,9 @@ class _New:
     customer: bool
     type: str
     depot: str | None
+    #: Seconds after its start at which the work must still start inside the window: a
+    #: one-crew delivery_installation installs ``handover_s`` after arriving (DESIGN.md).
+    late: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +213,7 @@ class _Live:
     def route(self, r: Resource, day_offset: int) -> _Route:
         """The resource's elements: its planned route today, an empty day otherwise."""
         dims = tuple(sorted(r.capacity))
-        cap = tuple(int(r.capacity[d]) for d in dims)
+        cap = tuple(solver_units(r.capacity[d], capacity=True) for d in dims)
         zero = tuple(0 for _ in dims)
         planned = self.plan_routes.get(r.id) if day_offset == 0 else None
         if planned is None:
@@ -226,7 +230,7 @@ class _Live:
         k = 0
         while k < len(stops):
             s = stops[k]
-            load = tuple(int(s.get("load", {}).get(d, 0)) for d in dims)
+            load = tuple(solver_units(s.get("load", {}).get(d, 0)) for d in dims)
             start, end = _secs(self.tb, s["start"]), _secs(self.tb, s["end"])
             if s["type"] == "start":
                 els.append(_El(_START, self.loc(s["location"]), start, 0, r.shift[0], r.shift[1], load, (s,)))
@@ -249,15 +253,17 @@ class _Live:
                 ):
                     group.append(stops[k + 1])
                     end = _secs(self.tb, stops[k + 1]["end"])
-                    load = tuple(int(stops[k + 1].get("load", {}).get(d, 0)) for d in dims)
+                    load = tuple(solver_units(stops[k + 1].get("load", {}).get(d, 0)) for d in dims)
                     k += 1
                 hi = _INF
                 job = jobs.get(s["job"])
                 if s["type"] in ("deliver", "install", "swap", "collect", "visit") and job is not None:
+                    # every stop of the group starts inside the window it started in
+                    late = _secs(self.tb, group[-1]["start"]) - start
                     hi = start
                     for a, b in effective_windows(job, 10**9):
-                        if a <= start and end <= b:
-                            hi = b - (end - start)
+                        if a <= start <= b - late:
+                            hi = b - late
                             break
                 for g in group:
                     cap_end = self.deadline.get((g["job"], g["type"]))
@@ -324,8 +330,8 @@ def _capable(r: Resource, job: Job) -> bool:
 def _job_stops(live: _Live | _Places, r: _Route, job: Job, dp: DispatchProblem) -> list[_New] | None:
     """The job's stops for this resource in route order; None when it has no depot to use."""
 
-    def vec(items: Mapping[str, int], sign: int) -> tuple[int, ...]:
-        return tuple(sign * int(items.get(d, 0)) for d in r.dims)
+    def vec(items: Mapping[str, float], sign: int) -> tuple[int, ...]:
+        return tuple(sign * solver_units(items.get(d, 0)) for d in r.dims)
 
     here = live.loc(job.location)
     if job.kind in TECHNICIAN_KINDS:
@@ -346,7 +352,15 @@ def _job_stops(live: _Live | _Places, r: _Route, job: Job, dp: DispatchProblem) 
     if job.kind == "delivery_installation":
         return [
             _New(live.loc(src.location), src.service_s, vec(job.items, 1), False, "load", src.id),
-            _New(here, job.handover_s + job.duration_s, vec(job.items, -1), True, "deliver+install", None),
+            _New(
+                here,
+                job.handover_s + job.duration_s,
+                vec(job.items, -1),
+                True,
+                "deliver+install",
+                None,
+                job.handover_s,
+            ),
         ]
     if job.kind in ("haul_away", "pickup"):
         return [
@@ -454,7 +468,7 @@ def _simulate(
         arrival, here = cur + leg, loc
         if kind == 1:
             ns = new[idx]
-            lo, hi = (window[0], window[1] - ns.svc) if ns.customer else (arrival, _INF)
+            lo, hi = (window[0], window[1] - ns.late) if ns.customer else (arrival, _INF)
             st = max(arrival, lo)
             if st > hi:
                 return None
@@ -521,17 +535,18 @@ def _best(
         if not new:
             continue
         cust = next(i for i, s in enumerate(new) if s.customer)
-        svc = new[cust].svc
+        late = new[cust].late
         els = r.els
         m = len(els)
         for p in range(m - 1):
             e = els[p]
             free_at = e.lo if e.kind == _START else (e.start or e.lo) + e.svc
-            if max(free_at, window[0], now) + svc > window[1]:
+            if max(free_at, window[0], now) > window[1] - late:
                 if free_at > window[1]:
                     break  # later gaps only start later
                 continue
             nxt = els[p + 1]
+            svc = new[cust].svc
             if nxt.kind == _STOP and nxt.start is not None and nxt.hi < window[0] + svc and nxt.hi < _INF:
                 continue  # the next stop would be pushed past its own window
             for after in _patterns(len(new), cust, p, m):

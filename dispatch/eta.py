@@ -30,7 +30,7 @@ class Eta:
     """One remaining stop: when the resource will arrive, and whether it will miss the window.
 
     ``window`` is the job window the stop was planned in (None for depot stops);
-    ``late_by_s`` how many seconds the stop would end after that window closes.
+    ``late_by_s`` how many seconds after that window closes the stop would start.
     """
 
     job: str
@@ -107,13 +107,14 @@ def etas(
         late_by = 0
         if s["type"] in _CUSTOMER and job is not None:
             wins = effective_windows(job, 10**9)
-            fit = next(((a, b) for a, b in wins if arrival + length <= b), None)
+            # a window bounds the start of the work (DESIGN.md): the first one still open
+            fit = next(((a, b) for a, b in wins if arrival <= b), None)
             if fit is not None:
                 start = max(arrival, fit[0])
                 window = fit
             elif wins:
                 window = max((w for w in wins if w[0] <= arrival), default=wins[0], key=lambda w: w[1])
-                late_by = arrival + length - window[1]
+                late_by = arrival - window[1]
         cur = start + length
         out.append(
             Eta(

@@ -28,6 +28,8 @@ from .model import (
     can_install_half,
     effective_windows,
     fits,
+    needs_rounding,
+    solver_units,
 )
 from .reasons import (
     INVALID_REFERENCE,
@@ -75,6 +77,8 @@ class Expansion:
     planned_jobs: tuple[str, ...]
     dimensions: tuple[str, ...]
     matrices: Matrices
+    #: What the user should know about how the request was read (amounts rounded, ...).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +111,31 @@ class _Expander:
             + [w[1] + 3600 for j in problem.jobs for w in j.windows]
         )
 
-    def demand(self, items: Mapping[str, int], sign: int = 1) -> tuple[int, ...]:
-        return tuple(sign * int(items.get(d, 0)) for d in self.dims)
+    def demand(self, items: Mapping[str, float], sign: int = 1) -> tuple[int, ...]:
+        return tuple(sign * solver_units(items.get(d, 0)) for d in self.dims)
 
-    def net(self, add: Mapping[str, int], remove: Mapping[str, int]) -> tuple[int, ...]:
-        return tuple(int(add.get(d, 0)) - int(remove.get(d, 0)) for d in self.dims)
+    def net(self, add: Mapping[str, float], remove: Mapping[str, float]) -> tuple[int, ...]:
+        return tuple(solver_units(add.get(d, 0)) - solver_units(remove.get(d, 0)) for d in self.dims)
+
+    def rounding_warnings(self) -> list[str]:
+        """Amounts with more than three decimals: the solver counts them in thousandths."""
+        out = []
+        for i, r in enumerate(x for x in self.p.resources if x.kind == "courier"):
+            for d, a in sorted(r.capacity.items()):
+                if needs_rounding(a):
+                    out.append(
+                        f"couriers[{i}].capacity.{d}: {a} has more than 3 decimals; "
+                        f"planned as {solver_units(a, capacity=True) / 1000:g} (rounded down)"
+                    )
+        for i, j in enumerate(self.p.jobs):
+            for field, amounts in (("items", j.items), ("returned_items", j.returned_items)):
+                for d, a in sorted(amounts.items()):
+                    if needs_rounding(a):
+                        out.append(
+                            f"jobs[{i}].{field}.{d}: {a} has more than 3 decimals; "
+                            f"planned as {solver_units(a) / 1000:g} (rounded up)"
+                        )
+        return out
 
     def depot_for(self, job: Job, role: str) -> tuple[object | None, str | None]:
         """The depot to load at (``from``) or unload at (``to``), or why there is none."""
@@ -376,7 +400,10 @@ class _Expander:
                     o.stops, o.vehicles, strict=True
                 ):
                     if stop in CUSTOMER_STOPS or stop == "deliver+install":
-                        win = tuple((a, b - service) for a, b in windows if b - service >= a)
+                        # A window bounds the start of the work (DESIGN.md); a one-crew
+                        # delivery_installation's install starts handover_s later, in it too.
+                        late = job.handover_s if stop == "deliver+install" else 0
+                        win = tuple((a, b - late) for a, b in windows if b - late >= a)
                     else:
                         win = ()
                     ids.append(len(nodes))
@@ -443,6 +470,7 @@ class _Expander:
             tuple(job_nodes),
             self.dims,
             matrices,
+            tuple(self.rounding_warnings()),
         )
 
     @staticmethod
@@ -461,7 +489,7 @@ class _Expander:
             start=s_node,
             end=e_node,
             shift=r.shift,
-            capacity=tuple(int(r.capacity.get(d, 0)) for d in self.dims),
+            capacity=tuple(solver_units(r.capacity.get(d, 0), capacity=True) for d in self.dims),
             breaks=tuple(Break(b.window[0], b.window[1], b.duration_s) for b in r.breaks),
             max_stops=r.max_jobs,
             fixed_cost=_scaled(r.cost.fixed, COST_SCALE),
@@ -487,13 +515,14 @@ class _Expander:
         windows = effective_windows(job, self.horizon)
         if not windows:
             return False, (WINDOW_UNREACHABLE, "its promise and its windows do not overlap")
-        customer = [s for s in o.stops if s[5]]
-        need = max(s[3] for s in customer)
+        # a one-crew delivery_installation starts the install handover_s after arriving:
+        # both starts must lie in one window
+        combined = any(s[0] == "deliver+install" for s in o.stops)
         longest = max(b - a for a, b in windows)
-        if need > longest:
+        if combined and job.handover_s > longest:
             return False, (
                 WINDOW_UNREACHABLE,
-                f"takes {_hm(need)} but its longest window is {_hm(longest)}",
+                f"its handover takes {_hm(job.handover_s)} but its longest window is {_hm(longest)}",
             )
         # every stop must fit some allowed resource's shift, in order
         for (_stop, _place, _dep, service, _dem, _is_job), allowed in zip(o.stops, o.vehicles, strict=True):
@@ -509,7 +538,7 @@ class _Expander:
                     f"needs {_hm(service)} on site, longer than any capable shift",
                 )
         # reachability of the customer stops from a shift
-        for k, (_stop, place, _dep, service, _dem, is_job) in enumerate(o.stops):
+        for k, (stop, place, _dep, service, _dem, is_job) in enumerate(o.stops):
             if not is_job:
                 continue
             ok = False
@@ -528,9 +557,10 @@ class _Expander:
                 back = int(dur[loc(place), loc(r.end)])
                 if back < 0:
                     continue
+                late = job.handover_s if stop == "deliver+install" else 0
                 for a, b in windows:
                     begin = max(arrive, a)
-                    if begin + service <= b and begin + service + back <= r.shift[1]:
+                    if begin <= b - late and begin + service + back <= r.shift[1]:
                         ok = True
                         break
                 if ok:

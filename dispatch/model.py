@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -22,6 +23,8 @@ from .timebase import Timebase
 
 Point = tuple[float, float]
 Span = tuple[int, int]
+#: An amount in the user's unit: an int when whole, else a float (``0.35`` m³).
+Amount = int | float
 
 COURIER_KINDS = frozenset({"delivery", "haul_away", "exchange", "pickup"})
 TECHNICIAN_KINDS = frozenset({"installation", "repair", "inspection"})
@@ -68,7 +71,7 @@ class Resource:
     breaks: tuple[BreakRule, ...] = ()
     max_jobs: int | None = None
     cost: Cost = field(default_factory=Cost)
-    capacity: Mapping[str, int] = field(default_factory=dict)
+    capacity: Mapping[str, Amount] = field(default_factory=dict)
     depot: str | None = None
     start_depot: str | None = None
     end_depot: str | None = None
@@ -108,8 +111,8 @@ class Job:
     handover_s: int = 300
     brand: str | None = None
     skills: frozenset[str] = frozenset()
-    items: Mapping[str, int] = field(default_factory=dict)
-    returned_items: Mapping[str, int] = field(default_factory=dict)
+    items: Mapping[str, Amount] = field(default_factory=dict)
+    returned_items: Mapping[str, Amount] = field(default_factory=dict)
     from_depot: str | None = None
     to_depot: str | None = None
     after: str | None = None
@@ -195,9 +198,60 @@ def can_install_half(resource: Resource, job: Job) -> bool:
     return resource.kind == "technician" and authorised(resource, job.brand, job.skills)
 
 
-def fits(capacity: Mapping[str, int], items: Mapping[str, int]) -> bool:
+def fits(capacity: Mapping[str, Amount], items: Mapping[str, Amount]) -> bool:
     """Items fit in a capacity; a dimension the vehicle lacks holds nothing."""
-    return all(amount <= capacity.get(dim, 0) for dim, amount in items.items() if amount > 0)
+    return all(exact(amount) <= exact(capacity.get(dim, 0)) for dim, amount in items.items() if amount > 0)
+
+
+# --- amounts: the user's decimals, the solver's integers ---------------------------
+
+#: The solver counts amounts in thousandths of the user's unit (DESIGN.md: exact to 0.001).
+AMOUNT_SCALE = 1000
+
+
+def exact(amount: Amount) -> Decimal:
+    """The amount as the user wrote it (``0.1`` is one tenth, not 0.1000000000000000055)."""
+    return Decimal(amount) if isinstance(amount, int) else Decimal(repr(float(amount)))
+
+
+def solver_units(amount: Amount, *, capacity: bool = False) -> int:
+    """Thousandths for the solver: items round up, capacities down, so no plan overloads."""
+    q = exact(amount) * AMOUNT_SCALE
+    return int(q.to_integral_value(rounding=ROUND_FLOOR if capacity else ROUND_CEILING))
+
+
+def needs_rounding(amount: Amount) -> bool:
+    """More than three decimals: the solver cannot count it exactly."""
+    q = exact(amount) * AMOUNT_SCALE
+    return q != q.to_integral_value()
+
+
+def user_amount(value: Decimal | int) -> Amount:
+    """A load for the plan in the user's unit, to 0.001: whole numbers stay ints."""
+    d = Decimal(value).quantize(Decimal("0.001"))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def load_change(stop_type: str, job: Job) -> dict[str, Decimal]:
+    """How a plan stop changes what the vehicle carries (DESIGN.md job kinds), exactly."""
+    items, returned = job.items, job.returned_items
+    if stop_type in ("load", "collect"):
+        return {d: exact(a) for d, a in items.items()}
+    if stop_type == "deliver":
+        return {d: -exact(a) for d, a in items.items()}
+    if stop_type == "unload":
+        gone = returned if job.kind == "exchange" else items
+        return {d: -exact(a) for d, a in gone.items()}
+    if stop_type == "swap":
+        out = {d: -exact(a) for d, a in items.items()}
+        for d, a in returned.items():
+            out[d] = out.get(d, Decimal(0)) + exact(a)
+        return out
+    return {}
+
+
+def _amounts(values: Mapping[str, float]) -> dict[str, Amount]:
+    return {k: int(v) if float(v).is_integer() else float(v) for k, v in values.items()}
 
 
 def effective_windows(job: Job, horizon_s: int) -> tuple[Span, ...]:
@@ -395,8 +449,9 @@ class _Builder:
     def courier(self, i: int, c: CourierIn, by_id: dict[str, Depot]) -> Resource:
         loc = f"couriers[{i}]"
         shift, breaks, cost = self.common(loc, c)
-        start, sdep = self.place(f"{loc}.depot", c.depot, by_id)
-        end, edep = self.place(f"{loc}.end", c.end, by_id) if c.end is not None else (start, sdep)
+        home, hdep = self.place(f"{loc}.depot", c.depot, by_id)
+        start, sdep = self.place(f"{loc}.start", c.start, by_id) if c.start is not None else (home, hdep)
+        end, edep = self.place(f"{loc}.end", c.end, by_id) if c.end is not None else (home, hdep)
         return Resource(
             c.id,
             "courier",
@@ -408,7 +463,7 @@ class _Builder:
             breaks,
             c.max_jobs,
             cost,
-            dict(c.capacity),
+            _amounts(c.capacity),
             c.depot,
             sdep,
             edep,
@@ -436,9 +491,9 @@ class _Builder:
         if j.promise is not None:
             promise = Promise(j.promise.kind, self.time(f"{loc}.promise.ordered_at", j.promise.ordered_at))
         if j.kind == "exchange" and not j.returned_items and j.items:
-            returned = dict(j.items)  # the old unit is the same size as the new one
+            returned = _amounts(j.items)  # the old unit is the same size as the new one
         else:
-            returned = dict(j.returned_items)
+            returned = _amounts(j.returned_items)
         if j.after is not None and j.after == j.id:
             self.err(f"{loc}.after", "a job cannot come after itself", "cycle")
         return Job(
@@ -450,7 +505,7 @@ class _Builder:
             j.handover_s,
             j.brand,
             frozenset(j.skills),
-            dict(j.items),
+            _amounts(j.items),
             returned,
             j.from_,
             j.to,

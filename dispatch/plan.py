@@ -6,12 +6,13 @@ The only place seconds turn back into ISO 8601 times.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from onestop.routing import RoutingResult, VehicleRoute
 
 from .expand import CUSTOMER_STOPS, Expansion
-from .model import DispatchProblem, effective_windows
+from .model import DispatchProblem, Job, effective_windows, load_change, user_amount
 from .reasons import NOT_SCHEDULED, Unassigned
 
 PLAN_VERSION = "1"
@@ -20,7 +21,10 @@ PLAN_VERSION = "1"
 class _RouteBuilder:
     """Lays one vehicle's visits and breaks out as stops, in time order."""
 
-    def __init__(self, exp: Expansion, problem: DispatchProblem, route: VehicleRoute) -> None:
+    def __init__(
+        self, exp: Expansion, problem: DispatchProblem, route: VehicleRoute, jobs: dict[str, Job]
+    ) -> None:
+        self.jobs = jobs
         self.exp = exp
         self.dp = problem
         self.route = route
@@ -28,7 +32,7 @@ class _RouteBuilder:
         self.vehicle = self.rp.vehicles[route.vehicle]
         self.resource = exp.resources[route.vehicle]
         self.dims = [d for d in exp.dimensions if d in self.resource.capacity]
-        self.load = dict.fromkeys(exp.dimensions, 0)
+        self.load = dict.fromkeys(exp.dimensions, Decimal(0))
         self.stops: list[dict[str, Any]] = []
 
     def leg(self, a_node: int, b_node: int) -> tuple[int, int]:
@@ -57,7 +61,7 @@ class _RouteBuilder:
             "end": tb.iso(end),
             "travel_s": int(travel),
             "distance_m": int(dist),
-            "load": {d: self.load[d] for d in self.dims},
+            "load": {d: user_amount(self.load[d]) for d in self.dims},
         }
         if depot is not None:
             s["depot"] = depot
@@ -129,11 +133,14 @@ class _RouteBuilder:
             node = self.rp.nodes[vs.node]
             task = tasks[vs.node]
             arrival, travel, dist = self.place_gap(prev_node, prev_end, vs.node, vs.start_s, gaps.get(g, []))
-            for d, amount in zip(exp.dimensions, node.demand, strict=False):
-                self.load[d] += amount
+            # loads in the user's own units, exactly (the solver's are thousandths, rounded)
+            job = self.jobs.get(task.job) if task.job else None
+            if job is not None:
+                kind = "deliver" if task.stop == "deliver+install" else task.stop
+                for d, amount in load_change(kind, job).items():
+                    self.load[d] = self.load.get(d, Decimal(0)) + amount
             end = vs.start_s + node.service_s
             if task.stop == "deliver+install":
-                job = self.dp.job(task.job)
                 split = vs.start_s + (job.handover_s if job else 0)
                 self.stop(
                     "deliver", task.job, task.location, arrival, vs.start_s, split, travel, dist, crew="alone"
@@ -208,7 +215,10 @@ def build_plan(
     settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The v1 plan for a day (a JSON-ready dict)."""
-    routes = [_RouteBuilder(exp, problem, r).build() for r in sorted(result.routes, key=lambda r: r.vehicle)]
+    jobs = {j.id: j for j in problem.jobs}
+    routes = [
+        _RouteBuilder(exp, problem, r, jobs).build() for r in sorted(result.routes, key=lambda r: r.vehicle)
+    ]
     planned: set[str] = {
         s["job"] for r in routes for s in r["stops"] if s["job"] and s["type"] in CUSTOMER_STOPS
     }
@@ -245,7 +255,7 @@ def build_plan(
         "unassigned": [u.to_json() for u in unassigned],
         "summary": total,
         "kpis": kpis,
-    }
+    } | ({"warnings": list(exp.warnings)} if exp.warnings else {})
 
 
 def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) -> dict[str, str]:
@@ -323,7 +333,7 @@ def _kpis(
 
 
 def _on_time_share(problem: DispatchProblem, routes: list[dict[str, Any]]) -> float:
-    """Share of customer stops that start and end inside one of their job's windows."""
+    """Share of customer stops that start inside one of their job's windows (DESIGN.md)."""
     from datetime import datetime
 
     jobs = {j.id: j for j in problem.jobs}
@@ -335,7 +345,6 @@ def _on_time_share(problem: DispatchProblem, routes: list[dict[str, Any]]) -> fl
                 continue
             total += 1
             a = tb.seconds_of(datetime.fromisoformat(s["start"]))
-            b = tb.seconds_of(datetime.fromisoformat(s["end"]))
             wins = effective_windows(jobs[s["job"]], 10**9)
-            ok += any(lo <= a and b <= hi for lo, hi in wins)
+            ok += any(lo <= a <= hi for lo, hi in wins)
     return round(ok / total, 4) if total else 1.0

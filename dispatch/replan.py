@@ -7,15 +7,13 @@ new plan is an ordinary v1 plan of that request. So the independent validator ch
 it with no special case, and the API can store, publish and re-plan it again like any
 other plan. The rest of the day is:
 
-- each available resource starting *now* (``at``) from where it is: its position
-  ping, else the place of its last completed or started stop, else its start; a
-  courier starts at a depot ``<id>@now`` made at that place (couriers start at
-  depots in the v1 format). Breaks already taken are gone; ``max_jobs`` is reduced by
-  the jobs it completed;
+- each available resource starting *now* (``at``) from where it is (its ``start``):
+  its position ping, else the place of its last completed or started stop, else its
+  start. Breaks already taken are gone; ``max_jobs`` is reduced by the jobs it completed;
 - a started stop stays with its resource as the route's first stop: the job's window
   becomes the fact ``[started, expected end]`` and the resource's shift starts then;
-- items already on a van stay on it: a delivery whose load is done loads at the
-  van's ``<id>@now`` depot (zero service) and only that courier may take it; a job
+- items already on a van stay on it: a delivery whose load is done loads at a
+  ``<id>@now`` warehouse at the van's place (zero service) and only that courier may take it; a job
   whose customer stop is done but whose unload is not becomes a ``pickup`` of those
   items at the van's place, unloaded where it was going;
 - every other remaining job keeps its windows and promise (hard), cancelled jobs are
@@ -268,13 +266,8 @@ def replan(
             r2["end"] = raw_r.get("end", raw_r["start"])
             techs.append(r2)
         else:
-            dep = f"{rid}@now"
-            while dep in depot_ids:
-                dep += "_"
-            depot_ids.add(dep)
-            van[rid] = dep
-            new_req["depots"].append({"id": dep, "kind": "warehouse", "location": pos, "service_s": 0})
-            r2["depot"] = dep
+            # the courier goes on from where it is; its depot (and default end) stay its own
+            r2["start"] = pos
             r2["end"] = raw_r.get("end", raw_r["depot"])
             couriers.append(r2)
     new_req["technicians"], new_req["couriers"] = techs, couriers
@@ -357,6 +350,16 @@ def replan(
                 stuck[jid] = f"its items are on the van of {carrier}, who is unavailable"
         elif "load" in done_types and carrier is not None:
             if carrier in avail:
+                if carrier not in van:
+                    # the van itself is where these items are loaded from now on
+                    dep = f"{carrier}@now"
+                    while dep in depot_ids:
+                        dep += "_"
+                    depot_ids.add(dep)
+                    van[carrier] = dep
+                    new_req["depots"].append(
+                        {"id": dep, "kind": "warehouse", "location": here[carrier], "service_s": 0}
+                    )
                 raw["from"] = van[carrier]
                 hard[(jid, "main")] = carrier
             else:

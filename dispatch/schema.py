@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StrictFloat,
     StrictInt,
     StringConstraints,
@@ -30,7 +31,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID)]
 #: "HH:MM", "HH:MM:SS" on the plan's date, or an ISO 8601 datetime.
 TimeText = Annotated[str, StringConstraints(min_length=4, max_length=40)]
 Seconds = Annotated[StrictInt, Field(ge=0, le=30 * 86_400)]
-Amount = Annotated[StrictInt, Field(ge=0, le=10**9)]
 Number = StrictInt | StrictFloat
 
 
@@ -38,6 +38,11 @@ def _finite(v: float) -> float:
     if not math.isfinite(v):
         raise ValueError("must be a finite number")
     return v
+
+
+#: An amount in the user's own unit (m³, kg, units): a non-negative finite number,
+#: integer or decimal (``0.35``). Strict: ``true`` and ``"1"`` are refused, not coerced.
+Amount = Annotated[float, Strict(), Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 
 Coord = Annotated[Number, AfterValidator(_finite)]
@@ -99,6 +104,7 @@ class CourierIn(_Wire):
     id: Id
     name: Text | None = None
     depot: Id
+    start: Id | Location | None = None
     end: Id | Location | None = None
     capacity: Items = {}
     brands: Tags = []

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from onestop.geodata import UNREACHABLE, TravelDataError, travel_model
@@ -36,6 +37,7 @@ from .model import (
     can_do_alone,
     can_install_half,
     effective_windows,
+    exact,
     parse_request,
 )
 from .reasons import REASONS
@@ -53,7 +55,8 @@ STOP_ORDER = "stop_order"
 #: Arrival >= previous end + the provider's travel time; reported travel_s / distance_m
 #: equal the recomputed leg.
 TRAVEL = "travel"
-#: A customer stop starts and ends inside one of its job's effective windows (promise included).
+#: A customer stop starts inside one of its job's effective windows (promise included); the
+#: work may run past the window's end (DESIGN.md: a window is when the work starts).
 WINDOW = "window"
 #: Every stop inside the resource's shift.
 SHIFT = "shift"
@@ -209,7 +212,7 @@ class _Stop:
     end: int
     travel_s: int
     distance_m: int
-    load: dict[str, int]
+    load: dict[str, float]
     depot: str | None
     break_index: int | None
 
@@ -357,9 +360,9 @@ class _Shape:
                 self.bad(f"{path}.{key}", f"must be an integer >= 0; got {_show(v)}", rid, si)
         load = raw.get("load")
         if not isinstance(load, Mapping) or not all(
-            isinstance(k, str) and _is_int(v) for k, v in load.items()
+            isinstance(k, str) and _is_number(v) for k, v in load.items()
         ):
-            self.bad(f"{path}.load", "must be an object of dimension: integer amount", rid, si)
+            self.bad(f"{path}.load", "must be an object of dimension: amount (a finite number)", rid, si)
         depot = raw.get("depot")
         if depot is not None and not isinstance(depot, str):
             self.bad(f"{path}.depot", "must be a depot id or null", rid, si)
@@ -455,11 +458,22 @@ def _same_place(a: Sequence[float], b: Sequence[float]) -> bool:
     return abs(a[0] - b[0]) <= _PLACE_TOL_DEG and abs(a[1] - b[1]) <= _PLACE_TOL_DEG
 
 
-def _delta(stop_type: str, job: Job) -> dict[str, int]:
-    """How a stop changes what the vehicle carries (DESIGN.md job kinds)."""
-    items, returned = job.items, job.returned_items
+#: A reported load may differ from the exact one by its rounding to 0.001.
+_LOAD_TOL = Decimal("0.0005")
+
+
+def _amount(d: Decimal | int) -> str:
+    """An amount as the user would write it: 3, 0.35 (not 0.350000 or Decimal('3'))."""
+    text = format(Decimal(d).normalize(), "f")
+    return text
+
+
+def _delta(stop_type: str, job: Job) -> dict[str, Decimal]:
+    """How a stop changes what the vehicle carries (DESIGN.md job kinds), in exact decimals."""
+    items = {d: exact(a) for d, a in job.items.items()}
+    returned = {d: exact(a) for d, a in job.returned_items.items()}
     if stop_type in ("load", "collect"):
-        return dict(items)
+        return items
     if stop_type == "deliver":
         return {d: -a for d, a in items.items()}
     if stop_type == "unload":
@@ -468,7 +482,7 @@ def _delta(stop_type: str, job: Job) -> dict[str, int]:
     if stop_type == "swap":
         out = {d: -a for d, a in items.items()}
         for d, a in returned.items():
-            out[d] = out.get(d, 0) + a
+            out[d] = out.get(d, Decimal(0)) + a
         return out
     return {}
 
@@ -726,12 +740,12 @@ class _Checker:
                 continue
             if s.type in CUSTOMER_STOPS:
                 windows = effective_windows(job, _HORIZON_S)
-                if not any(a <= s.start and s.end <= b for a, b in windows):
+                if not any(a <= s.start <= b for a, b in windows):
                     shown = ", ".join(f"{self.t(a)}–{self.t(b)}" for a, b in windows) or "none (promise "
                     shown += "" if windows else "and windows do not overlap)"
                     self.v(
                         WINDOW,
-                        f"{s.type} {self.t(s.start)}–{self.t(s.end)} is not inside one of the "
+                        f"{s.type} starts at {self.t(s.start)}, not inside one of the "
                         f"job's windows: {shown}",
                         route,
                         k,
@@ -898,23 +912,24 @@ class _Checker:
                         CAPACITY, f"a technician carries nothing, but load is {s.load}", route, s.index, s.job
                     )
             return
-        cap = res.capacity
-        load: dict[str, int] = {}
+        cap = {d: exact(a) for d, a in res.capacity.items()}
+        load: dict[str, Decimal] = {}
         for s in route.stops:
             job = self.job_of(s)
             if job is not None:
                 for d, a in _delta(s.type, job).items():
-                    load[d] = load.get(d, 0) + a
+                    load[d] = load.get(d, Decimal(0)) + a
             neg = sorted(d for d, a in load.items() if a < 0)
             over = sorted(d for d, a in load.items() if a > cap.get(d, 0))
             if neg or over:
-                parts = [f"{d} {load[d]} below zero" for d in neg]
-                parts += [f"{d} {load[d]} above capacity {cap.get(d, 0)}" for d in over]
+                parts = [f"{d} {_amount(load[d])} below zero" for d in neg]
+                parts += [f"{d} {_amount(load[d])} above capacity {_amount(cap.get(d, 0))}" for d in over]
                 self.v(CAPACITY, f"after this {s.type} the load is {'; '.join(parts)}", route, s.index, s.job)
+            # a plan reports loads in the user's units to 0.001 (DESIGN.md)
             dims = set(load) | set(s.load)
-            wrong = sorted(d for d in dims if s.load.get(d, 0) != load.get(d, 0))
+            wrong = sorted(d for d in dims if abs(exact(s.load.get(d, 0)) - load.get(d, 0)) > _LOAD_TOL)
             if wrong:
-                want = {d: load.get(d, 0) for d in wrong}
+                want = {d: _amount(load.get(d, 0)) for d in wrong}
                 got = {d: s.load.get(d, 0) for d in wrong}
                 self.v(
                     CAPACITY, f"reports load {got}; the stops before it give {want}", route, s.index, s.job

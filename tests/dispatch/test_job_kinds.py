@@ -315,7 +315,7 @@ def test_urgent_job_wins_when_only_one_fits():
             "id": "std",
             "kind": "repair",
             "location": [24.94, 60.18],
-            "windows": [["09:00", "10:00"]],
+            "windows": [["09:00", "09:10"]],
             "duration": 3000,
             "brand": "LG",
         },
@@ -323,7 +323,7 @@ def test_urgent_job_wins_when_only_one_fits():
             "id": "urg",
             "kind": "repair",
             "location": [24.95, 60.18],
-            "windows": [["09:00", "10:00"]],
+            "windows": [["09:00", "09:10"]],
             "duration": 3000,
             "brand": "LG",
             "priority": "urgent",
@@ -334,7 +334,7 @@ def test_urgent_job_wins_when_only_one_fits():
     assert [(u["job"], u["reason"]) for u in plan["unassigned"]] == [("std", "not_scheduled")]
     # the reason names who could have done it, and when
     assert plan["unassigned"][0]["detail"] == (
-        "possible on its own, but its 1 capable technician (t1) had no room for it in 09:00–10:00 "
+        "possible on its own, but its 1 capable technician (t1) had no room for it in 09:00–09:10 "
         "alongside the rest of the day"
     )
 

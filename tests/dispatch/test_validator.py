@@ -693,8 +693,8 @@ FORMAT_CASES: list[tuple[str, Callable[[Plan], Any]]] = [
     ("routes[1].stops[1].distance_m", lambda p: _stop0(p).update(distance_m=-1) or p),
     # load as a number
     ("routes[1].stops[1].load", lambda p: _stop0(p).update(load=3) or p),
-    # load with a fractional amount
-    ("routes[1].stops[1].load", lambda p: _stop0(p).update(load={"volume": 1.5}) or p),
+    # load with an amount as text
+    ("routes[1].stops[1].load", lambda p: _stop0(p).update(load={"volume": "1.5"}) or p),
     # a load stop without its job
     ("routes[1].stops[1].job", lambda p: _stop0(p).update(job=None) or p),
     # a job on a start stop
