@@ -10,6 +10,8 @@ WINDOW_UNREACHABLE = "window_unreachable"
 OVER_CAPACITY = "over_capacity"
 SHIFT_TOO_SHORT = "shift_too_short"
 NOT_SCHEDULED = "not_scheduled"
+#: The part of the run that held the job failed; the detail names the part and the error.
+SOLVER_FAILED = "solver_failed"
 INVALID_REFERENCE = "invalid_reference"
 
 REASONS = frozenset(
@@ -20,6 +22,7 @@ REASONS = frozenset(
         OVER_CAPACITY,
         SHIFT_TOO_SHORT,
         NOT_SCHEDULED,
+        SOLVER_FAILED,
         INVALID_REFERENCE,
     }
 )

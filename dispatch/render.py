@@ -429,9 +429,19 @@ def render_html(
 # --- text -----------------------------------------------------------------------
 
 
+def _peak_load(route: dict[str, Any]) -> str:
+    """The most a route carries at once, per dimension, in the request's own units."""
+    peak: dict[str, float] = {}
+    for st in route.get("stops", []):
+        for d, v in (st.get("load") or {}).items():
+            if isinstance(v, int | float):
+                peak[d] = max(peak.get(d, 0), v)
+    return ", ".join(f"{d} {v:g}" for d, v in sorted(peak.items()) if v)
+
+
 def summary_table(plan: dict[str, Any]) -> str:
     """A fixed-width table: one line per route, totals, then unassigned jobs with reasons."""
-    head = ("resource", "kind", "jobs", "start–end", "travel", "km", "util %")
+    head = ("resource", "kind", "jobs", "start–end", "travel", "km", "util %", "peak load")
     rows: list[tuple[str, ...]] = []
     for r in plan.get("routes", []):
         s = r.get("summary", {})
@@ -444,6 +454,7 @@ def summary_table(plan: dict[str, Any]) -> str:
                 _dur(_num(s.get("travel_s"))),
                 f"{_num(s.get('distance_m')) / 1000:.1f}",
                 f"{100 * _num(s.get('utilisation')):.0f}",
+                _peak_load(r),
             )
         )
     tot = plan.get("summary", {})
@@ -456,6 +467,7 @@ def summary_table(plan: dict[str, Any]) -> str:
         _dur(_num(tot.get("travel_s", k.get("travel_s")))),
         f"{_num(tot.get('distance_m', k.get('distance_m'))) / 1000:.1f}",
         f"{100 * _num(k.get('utilisation')):.0f}" if "utilisation" in k else "",
+        "",
     )
     widths = [max(len(x[i]) for x in (head, total, *rows)) for i in range(len(head))]
     right = {2, 4, 5, 6}
@@ -477,4 +489,7 @@ def summary_table(plan: dict[str, Any]) -> str:
             detail = str(u.get("detail", ""))
             job, reason = str(u.get("job", "")), str(u.get("reason", ""))
             lines.append(f"  {job.ljust(jw)}  {reason.ljust(rw)}  {detail}".rstrip())
+    warnings = plan.get("warnings") or []
+    if warnings:
+        lines += ["", f"warnings ({len(warnings)}):", *(f"  {w}" for w in warnings)]
     return "\n".join(lines)
