@@ -476,6 +476,8 @@ def run_size(
         limit, mode = PRESETS[preset or request["options"]["preset"]].time_limit_s, "default"
     else:
         limit, mode = request["options"]["time_limit_s"], "request"
+    if float(limit).is_integer():
+        limit = int(limit)  # 10, not 10.0, in the table
     row.update(
         size=size,
         seed=seed,
