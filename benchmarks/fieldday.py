@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     python -m benchmarks.fieldday --sizes 60,200,600,2000 --seed 0 [--preset balanced] \\
-        [--time-limit S] [--out out/fieldday.csv] [--no-baseline] [--plots DIR]
+        [--time-limit S | --time-limits default,request] [--peers vroom] [--out out/fieldday.csv] \\
+        [--no-baseline] [--plots DIR]
 
 For each size the day comes from :func:`onestop.dispatch.generate.generate_day`, is solved
 with :func:`onestop.dispatch.planner.plan_day` (the request's own ``time_limit_s`` unless
@@ -23,6 +24,11 @@ otherwise (wait at the previous place, then drive) on the last leg before it wou
 late. The baseline never reorders or removes what it has inserted, and checks at most
 the 400 cheapest candidate positions of a job, so it can miss a feasible one. Its routes
 are checked by ``routing.check.check_result`` and its plan by the validator too.
+
+``--time-limits default,request`` gives a row per size at the default preset's limit (10 s)
+and at the request's own. ``--peers vroom`` adds VROOM (:mod:`benchmarks.fieldpeers`) on the
+day without its cross-route jobs, its routes converted to a v1 plan and validated, and
+OneStop on that same reduced day, in a second table.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ COLUMNS = (
     "resources",
     "preset",
     "time_limit_s",
+    "time_limit_mode",
     "solve_s",
     "matrices_s",
     "peak_rss_mb",
@@ -77,8 +84,24 @@ COLUMNS = (
     "baseline_km",
     "baseline_s",
     "baseline_valid",
+    "vroom_removed",
+    "vroom_given",
+    "vroom_planned",
+    "vroom_travel_h",
+    "vroom_km",
+    "vroom_s",
+    "vroom_valid",
+    "vroom_violations",
+    "vroom_split_exchanges",
+    "both_onestop_planned",
+    "both_onestop_travel_h",
+    "both_onestop_valid",
     "error",
 )
+#: ``--time-limits`` words: the default preset's limit, or the limit the generated request carries.
+LIMIT_MODES = ("default", "request")
+#: ``--peers`` this suite knows (benchmarks.fieldpeers).
+FIELD_PEERS = ("vroom",)
 
 
 # --------------------------------------------------------------- baseline
@@ -428,20 +451,33 @@ def run_size(
     solutions_dir: str | None = None,
     booking: str = "slots",
     bound_s: float = 0.0,
+    peers: Sequence[str] = (),
+    limit_mode: str = "request",
 ) -> dict[str, Any]:
     """Generate, solve, validate (and run the baseline on) one day; one CSV row.
 
     ``bound_s`` > 0 also runs :func:`benchmarks.bound.job_bound` for that many seconds
-    (after the solve, outside its time and memory figures).
+    (after the solve, outside its time and memory figures). ``limit_mode`` picks the limit
+    when ``time_limit_s`` is not given: ``"request"`` (the request's own) or ``"default"``
+    (the preset's, 10 s for balanced). ``peers=("vroom",)`` adds VROOM on the day without
+    its cross-route jobs, and OneStop on that same reduced day (:func:`_vroom_columns`).
     """
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     from onestop.dispatch.generate import generate_day
     from onestop.dispatch.planner import plan_day
+    from onestop.routing import PRESETS
 
     row: dict[str, Any] = dict.fromkeys(COLUMNS, "")
     request = generate_day(size, seed, city=city, booking=booking)
-    limit = time_limit_s or request["options"]["time_limit_s"]
+    if time_limit_s:
+        limit, mode = time_limit_s, "given"
+    elif limit_mode == "default":
+        limit, mode = PRESETS[preset or request["options"]["preset"]].time_limit_s, "default"
+    else:
+        limit, mode = request["options"]["time_limit_s"], "request"
+    if float(limit).is_integer():
+        limit = int(limit)  # 10, not 10.0, in the table
     row.update(
         size=size,
         seed=seed,
@@ -453,6 +489,7 @@ def run_size(
         resources=len(request["technicians"]) + len(request["couriers"]),
         preset=preset or request["options"]["preset"],
         time_limit_s=limit,
+        time_limit_mode=mode,
     )
     began = time.monotonic()
     outcome = plan_day(request, preset=preset, time_limit_s=limit)
@@ -515,11 +552,50 @@ def run_size(
         )
         if bad:
             print(f"[{size}] baseline: {len(bad)} violations, first: {bad[0]}", file=sys.stderr)
+    if "vroom" in peers:
+        row.update(_vroom_columns(request, outcome.problem, preset, limit, validate))
     return row
 
 
+def _vroom_columns(
+    request: dict[str, Any], problem: Any, preset: str | None, limit: float, validate: Any
+) -> dict[str, Any]:
+    """VROOM and OneStop on the day without the jobs VROOM cannot model (benchmarks.fieldpeers).
+
+    Both get the same reduced request and time limit; VROOM's routes come back as a v1 plan
+    that the validator checks against that reduced request.
+    """
+    from onestop.dispatch.model import parse_request
+    from onestop.dispatch.planner import plan_day
+
+    from benchmarks.fieldpeers import cross_route_jobs, reduced_request, solve_vroom
+
+    removed = cross_route_jobs(problem)
+    reduced = parse_request(reduced_request(request, removed))
+    day = solve_vroom(reduced, limit)
+    if day.violations:
+        print(f"VROOM: {len(day.violations)} violations, first: {day.violations[0]}", file=sys.stderr)
+    both = plan_day(reduced, preset=preset, time_limit_s=limit)
+    bk = both.plan["kpis"]
+    both_bad = validate(reduced, both.plan) if validate is not None else []
+    return {
+        "vroom_removed": len(removed),
+        "vroom_given": day.given,
+        "vroom_planned": day.planned,
+        "vroom_travel_h": round(day.travel_s / 3600, 2),
+        "vroom_km": round(day.distance_m / 1000, 1),
+        "vroom_s": day.solve_s,
+        "vroom_valid": "yes" if not day.violations else "no",
+        "vroom_violations": len(day.violations),
+        "vroom_split_exchanges": len(day.split_exchanges),
+        "both_onestop_planned": bk["jobs_planned"],
+        "both_onestop_travel_h": round(bk["travel_s"] / 3600, 2),
+        "both_onestop_valid": "yes" if not both_bad else "no",
+    }
+
+
 def _child(args: tuple) -> dict[str, Any]:
-    size, seed, preset, limit, city, baseline, solutions_dir, booking, bound_s = args
+    size, seed, preset, limit, city, baseline, solutions_dir, booking, bound_s, peers, mode = args
     try:
         return run_size(
             size,
@@ -531,6 +607,8 @@ def _child(args: tuple) -> dict[str, Any]:
             solutions_dir=solutions_dir,
             booking=booking,
             bound_s=bound_s,
+            peers=peers,
+            limit_mode=mode,
         )
     except Exception as exc:  # one size failing must not lose the others
         row = dict.fromkeys(COLUMNS, "")
@@ -552,9 +630,9 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
     """The per-day table (OneStop, the bound when run, then the baseline on the same day),
     and per size over several seeds the pooled share of feasible jobs planned."""
     head = (
-        "| jobs | seed | booking | resources | solve s | peak MB | planned | feasible | planned/feasible | "
-        "upper bound | travel h | km | valid | baseline planned | baseline planned/feasible | "
-        "baseline travel h | baseline valid |"
+        "| jobs | seed | booking | resources | limit s | solve s | peak MB | planned | feasible | "
+        "planned/feasible | upper bound | travel h | km | valid | baseline planned | "
+        "baseline planned/feasible | baseline travel h | baseline valid |"
     )
     width = head.count("|") - 1
     lines = [head, "|" + "---|" * width]
@@ -565,7 +643,8 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
         bound = f"{r['bound']} ({r['bound_status'].lower()})" if r.get("bound") != "" else "not run"
         lines.append(
             f"| {r['jobs']} | {r['seed']} | {r['booking']} | {r['resources']} ({r['technicians']} T + "
-            f"{r['couriers']} C) | {r['solve_s']} | {r['peak_rss_mb']} | {r['planned']} | {r['feasible']} | "
+            f"{r['couriers']} C) | {_limit(r)} | {r['solve_s']} | {r['peak_rss_mb']} | {r['planned']} | "
+            f"{r['feasible']} | "
             f"{r['feasible_planned_pct']} % | {bound} | {r['travel_h']} | {r['km']} | {r['valid']} | "
             f"{r['baseline_planned']} | {_pct(r['baseline_planned'], r['feasible'])} | "
             f"{r['baseline_travel_h']} | {r['baseline_valid']} |"
@@ -573,11 +652,11 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
     pooled: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for r in rows:
         if not r.get("error"):
-            pooled.setdefault((r["size"], r["booking"]), []).append(r)
+            pooled.setdefault((r["size"], r["booking"], r.get("time_limit_s")), []).append(r)
     if any(len(v) > 1 for v in pooled.values()):
         lines += ["", "| jobs | booking | days | planned/feasible, pooled | worst day | baseline, pooled |"]
         lines.append("|---|---|---|---|---|---|")
-        for (size, booking), rs in pooled.items():
+        for (size, booking, _limit_s), rs in pooled.items():
             planned = sum(int(r["planned"]) for r in rs)
             feasible = sum(int(r["feasible"]) for r in rs)
             base = sum(int(r["baseline_planned"] or 0) for r in rs)
@@ -586,7 +665,50 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
                 f"| {size} | {booking} | {len(rs)} | {planned}/{feasible} = {_pct(planned, feasible)} | "
                 f"{worst} % | {_pct(base, feasible) if base else 'not run'} |"
             )
+    peers = [r for r in rows if not r.get("error") and r.get("vroom_planned", "") != ""]
+    if peers:
+        lines += ["", *peers_markdown(peers)]
     return "\n".join(lines)
+
+
+def _limit(r: dict[str, Any]) -> str:
+    """The time limit and where it came from (``10 (default)``)."""
+    mode = r.get("time_limit_mode") or ""
+    return f"{r['time_limit_s']} ({mode})" if mode else str(r["time_limit_s"])
+
+
+def peers_markdown(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """OneStop, the baseline and VROOM per day; then OneStop and VROOM on the same reduced day."""
+    lines = [
+        "| jobs | seed | limit s | OneStop planned | OneStop travel h | baseline planned | "
+        "baseline travel h | removed for VROOM | VROOM planned / given | VROOM travel h | VROOM valid | "
+        "both: OneStop planned | both: VROOM planned | both: OneStop travel h | both: VROOM travel h | "
+        "notes |",
+        "|" + "---|" * 16,
+    ]
+    for r in rows:
+        notes = [f"VROOM {r['vroom_s']} s"]
+        if r.get("vroom_split_exchanges"):
+            notes.append(f"{r['vroom_split_exchanges']} exchange(s) split by VROOM, counted not planned")
+        if r.get("both_onestop_valid") not in ("yes", ""):
+            notes.append("OneStop's reduced-day plan INVALID")
+        lines.append(
+            f"| {r['jobs']} | {r['seed']} | {_limit(r)} | {r['planned']} | {r['travel_h']} | "
+            f"{r['baseline_planned'] or 'not run'} | {r['baseline_travel_h'] or 'not run'} | "
+            f"{r['vroom_removed']} | {r['vroom_planned']} / {r['vroom_given']} | {r['vroom_travel_h']} | "
+            f"{r['vroom_valid']} | {r['both_onestop_planned']} | {r['vroom_planned']} | "
+            f"{r['both_onestop_travel_h']} | {r['vroom_travel_h']} | {'; '.join(notes)} |"
+        )
+    lines += [
+        "",
+        "Removed for VROOM: the day's cross-route jobs (a delivery_installation a courier and a "
+        "technician could share or no courier can do alone; a job linked `after` another), which VROOM "
+        'cannot tie across routes. "both" = that reduced day, solved by OneStop and by VROOM with the '
+        "same limit and the same travel matrices. VROOM's routes were converted to a v1 plan (breaks at "
+        "a place, times re-computed forward) and checked by OneStop's validator against the reduced "
+        'request ("VROOM valid").',
+    ]
+    return lines
 
 
 def write_csv(rows: Sequence[dict[str, Any]], out: str | Path) -> Path:
@@ -625,23 +747,52 @@ def run(
     quiet: bool = False,
     booking: str = "slots",
     bound_s: float = 0.0,
+    peers: Sequence[str] = (),
+    time_limits: Sequence[str] = ("request",),
 ) -> int:
     """Run the suite; print the markdown table, write the CSV; 0 when every plan is valid.
 
     ``instances`` are sizes (``"60"`` or ``"fieldday-60"``, as ``benchmarks run --suite
     fieldday --instances`` passes them); ``sizes`` the same as integers. ``preset`` may be a
-    comma list (each preset is a row). One spawned process per (size, seed, preset);
+    comma list (each preset is a row). ``time_limits`` are :data:`LIMIT_MODES` (a row per
+    size at each; a mode giving the same limit as an earlier one is not run twice), used when
+    ``time_limit_s`` is not given. One spawned process per (size, seed, preset, limit);
     ``procs`` of them at once (default 1: timings and memory undisturbed).
     """
+    from onestop.dispatch.generate import default_time_limit
+    from onestop.routing import PRESETS
+
     chosen = list(sizes or []) + _sizes(instances)
     chosen = chosen or list(DEFAULT_SIZES)
     presets = [p.strip() for p in (preset or "").split(",") if p.strip()] or [None]
-    tasks = [
-        (n, sd, pr, time_limit_s, city, baseline, solutions_dir, booking, bound_s)
-        for n in chosen
-        for sd in (seeds or [0])
-        for pr in presets
-    ]
+
+    def limit_of(n: int, pr: str | None, mode: str) -> float:
+        return PRESETS[pr or "balanced"].time_limit_s if mode == "default" else default_time_limit(n)
+
+    tasks = []
+    for n in chosen:
+        for sd in seeds or [0]:
+            for pr in presets:
+                done: set[float] = set()
+                for mode in time_limits if not time_limit_s else ("request",):
+                    if limit_of(n, pr, mode) in done:
+                        continue
+                    done.add(limit_of(n, pr, mode))
+                    tasks.append(
+                        (
+                            n,
+                            sd,
+                            pr,
+                            time_limit_s,
+                            city,
+                            baseline,
+                            solutions_dir,
+                            booking,
+                            bound_s,
+                            tuple(peers),
+                            mode,
+                        )
+                    )
     ctx = multiprocessing.get_context("spawn")
     rows: list[dict[str, Any]] = []
     if procs <= 1:
@@ -651,8 +802,8 @@ def run(
             rows.append(row)
             if not quiet:
                 print(
-                    f"size {t[0]} seed {t[1]}: planned {row['planned']}/{row['jobs']} in "
-                    f"{row['solve_s']} s, valid {row['valid']} {row['error']}",
+                    f"size {t[0]} seed {t[1]} limit {row['time_limit_s']}: planned {row['planned']}/"
+                    f"{row['jobs']} in {row['solve_s']} s, valid {row['valid']} {row['error']}",
                     file=sys.stderr,
                 )
             write_csv(rows, out or DEFAULT_OUT)
@@ -662,7 +813,12 @@ def run(
     path = write_csv(rows, out or DEFAULT_OUT)
     print(markdown(rows))
     print(f"\nCSV: {path}", file=sys.stderr)
-    ok = all(r.get("valid") in ("yes", "not checked") and not r.get("error") for r in rows)
+    ok = all(
+        r.get("valid") in ("yes", "not checked")
+        and r.get("both_onestop_valid") in ("yes", "", None)
+        and not r.get("error")
+        for r in rows
+    )
     return 0 if ok else 1
 
 
@@ -676,6 +832,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", default="0", help="seed(s), comma list")
     ap.add_argument("--preset", default=None, help="solver preset(s) (default: the request's, balanced)")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds (default: the request's)")
+    ap.add_argument(
+        "--time-limits",
+        default="request",
+        help="without --time-limit, a row per size at each: default (the preset's limit, 10 s) and/or "
+        "request (the generated request's own: 10/15/30/120 s); e.g. default,request",
+    )
+    ap.add_argument(
+        "--peers",
+        default="",
+        help="vroom: also VROOM (pyvroom, the peers extra) on the day without its cross-route jobs, "
+        "and OneStop on that same reduced day",
+    )
     ap.add_argument("--city", default="helsinki", help="helsinki (the OSM extract's area) or helsinki-wide")
     ap.add_argument("--out", default=DEFAULT_OUT, help=f"CSV path (default {DEFAULT_OUT})")
     ap.add_argument(
@@ -699,6 +867,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sizes = _sizes([a.sizes])
         seeds = [int(x) for x in a.seed.split(",") if x.strip()]
+        modes = [x.strip() for x in a.time_limits.split(",") if x.strip()]
+        peers = [x.strip() for x in a.peers.split(",") if x.strip()]
+        for m in modes:
+            if m not in LIMIT_MODES:
+                raise ValueError(f"--time-limits: {m!r} is not one of {', '.join(LIMIT_MODES)}")
+        for x in peers:
+            if x not in FIELD_PEERS:
+                raise ValueError(f"--peers: {x!r} is not one of {', '.join(FIELD_PEERS)}")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -715,6 +891,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet=a.quiet,
         booking=a.booking,
         bound_s=a.bound,
+        peers=peers,
+        time_limits=modes or ["request"],
     )
 
 
