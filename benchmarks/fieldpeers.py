@@ -20,8 +20,9 @@ Used by ``python -m benchmarks.fieldday --peers vroom``. The steps, each a funct
    put at the previous or the next place, whichever lets the next stop start sooner, and the
    route is re-timed forward (a stop pushed out of its window is then reported by the validator).
 
-Windows: OneStop's validator wants a customer stop to start *and end* inside a window, so VROOM
-gets each window shortened by the stop's service (as OneStop's own routing model does).
+Windows bound the start of the work, in VROOM as in the v1 contract, so VROOM gets each job's
+windows as they are (a one-crew delivery_installation's window ends ``handover_s`` earlier: its
+install, ``handover_s`` after arriving, must start inside it too).
 """
 
 from __future__ import annotations
@@ -164,10 +165,11 @@ class _Model:
         out |= {self.skill("skill", s) for s in job.skills}
         return out
 
-    def windows(self, job: Any, service: int) -> tuple[tuple[int, int], ...]:
+    def windows(self, job: Any, late: int) -> tuple[tuple[int, int], ...]:
+        """Windows bound the start (as in VROOM); ``late``: a later start that must be inside too."""
         from onestop.dispatch.model import effective_windows
 
-        return tuple((a, b - service) for a, b in effective_windows(job, HORIZON_S) if b - service >= a)
+        return tuple((a, b - late) for a, b in effective_windows(job, HORIZON_S) if b - late >= a)
 
     def build(self) -> Any:
         import vroom
@@ -221,9 +223,9 @@ class _Model:
         prio = PRIORITY.get(job.priority, 1)
         here = self.at(job.location)
         if job.kind in ("repair", "inspection", "installation"):
-            w = self.windows(job, job.duration_s)
+            w = self.windows(job, 0)
             if not w:
-                self.skipped[job.id] = "no window long enough for its duration"
+                self.skipped[job.id] = "no window it can start in"
                 return
             jid = next(next_id)
             role = "install" if job.kind == "installation" else "visit"
@@ -253,9 +255,9 @@ class _Model:
             self.skipped[job.id] = "no valid depot"
             return
         on_site = job.duration_s + (job.handover_s if job.kind == "delivery_installation" else 0)
-        w = self.windows(job, on_site)
+        w = self.windows(job, job.handover_s if job.kind == "delivery_installation" else 0)
         if not w:
-            self.skipped[job.id] = "no window long enough for its duration"
+            self.skipped[job.id] = "no window it can start in"
             return
         skills = self.job_skills(job, "courier")
 
