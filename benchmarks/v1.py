@@ -49,9 +49,12 @@ with ``num_available`` = the fleet. VROOM: ``benchmarks.peers`` drives it on a
 ``RoutingProblem`` with one signed demand, which cannot hold a customer that both receives and
 returns, so it is driven here on the instance itself with the same settings (exploration
 level 5, one thread, the time limit). OR-Tools as a user sets it up: the distance matrix as arc
-cost, a capacity dimension (VRPSPD: an exact load dimension -- load leaving the depot equals the
-route's deliveries, then ``+pickup - delivery`` per stop, kept in ``[0, Q]``), a time dimension
-with the windows, PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH.
+cost, a capacity dimension, a time dimension with the windows, PATH_CHEAPEST_ARC +
+GUIDED_LOCAL_SEARCH. VRPSPD in OR-Tools is a relaxation: the exact rule (the load leaving the
+depot equals the route's deliveries, then ``+pickup - delivery`` per stop, within ``[0, Q]``)
+needs a side constraint with which PATH_CHEAPEST_ARC finds no first solution at all, so the
+deliveries and the pickups each fit and the net load stays in ``[0, Q]`` from a free start;
+:func:`check_routes` marks a route that breaks the real rule not valid.
 
 Every solve runs in its own process (``--procs`` at a time); a crash, a timeout or an error is a
 row with a note, never the end of the run.
@@ -217,7 +220,7 @@ def read_vrpspd(path: Path) -> Instance:
         delivery=tuple(int(x) for x in pd[:, 5]),
         pickup=tuple(int(x) for x in pd[:, 4]),
         windows=None,
-        service=tuple(int(x) * unit for x in pd[:, 3]),
+        service=(0, *(int(x) * unit for x in pd[1:, 3])),  # the depot has no service time
         fleet=int(raw["vehicles"]),
         capacity=int(raw["capacity"]),
         shift_end=shift_end,
@@ -354,6 +357,75 @@ def check_routes(inst: Instance, routes: Sequence[Sequence[int]]) -> tuple[int, 
     return total, bad
 
 
+def _stop(
+    inst: Instance,
+    type_: str,
+    job: str | None,
+    node: int,
+    times: tuple[int, int, int],
+    leg: tuple[int, int] | None,
+    load: int,
+    depot: str | None = None,
+) -> dict[str, Any]:
+    """One plan stop at ``node`` (depot 0 or a customer); ``leg`` is the (from, to) travelled."""
+    origin = datetime.fromisoformat(DATE + "T00:00:00+00:00")
+    arrival, start, end = ((origin + timedelta(seconds=int(t))).isoformat() for t in times)
+    return {
+        "type": type_,
+        "job": job,
+        "depot": depot,
+        "location": list(inst.points[node]),
+        "arrival": arrival,
+        "start": start,
+        "end": end,
+        "travel_s": int(inst.durations[leg]) if leg else 0,
+        "distance_m": int(inst.distances[leg]) if leg else 0,
+        "load": {"units": int(load)},
+    }
+
+
+def plan_from_routes(inst: Instance, routes: Sequence[Sequence[int]]) -> dict[str, Any]:
+    """Single-trip routes (node lists) written as the v1 plan a user would validate.
+
+    Earliest times: every load at the shift start, each customer served at arrival or at its
+    window's opening, the unloads on return. Lets a peer's (or a published) solution go through
+    ``onestop validate`` like OneStop's own plans.
+    """
+    spd = inst.suite == "vrpspd"
+    out = []
+    for k, route in enumerate(r for r in routes if r):
+        kinds = {}
+        for n in route:
+            d, p = inst.delivery[n], inst.pickup[n]
+            kinds[n] = "deliver" if not spd or p == 0 else ("collect" if d == 0 else "swap")
+        stops = [_stop(inst, "start", None, 0, (0, 0, 0), None, 0, "warehouse")]
+        load = 0
+        for n in route:
+            if kinds[n] != "collect":
+                load += inst.delivery[n]
+                stops.append(_stop(inst, "load", f"c{inst.labels[n]}", 0, (0, 0, 0), None, load, "warehouse"))
+        t, prev = 0, 0
+        for n in route:
+            arrival = t + int(inst.durations[prev][n])
+            start = max(arrival, inst.windows[n][0]) if inst.windows else arrival
+            t = start + inst.service[n]
+            load += inst.pickup[n] - inst.delivery[n]
+            stops.append(_stop(inst, kinds[n], f"c{inst.labels[n]}", n, (arrival, start, t), (prev, n), load))
+            prev = n
+        t += int(inst.durations[prev][0])
+        leg: tuple[int, int] | None = (prev, 0)
+        for n in route:
+            if kinds[n] != "deliver":
+                load -= inst.pickup[n]
+                stops.append(
+                    _stop(inst, "unload", f"c{inst.labels[n]}", 0, (t, t, t), leg, load, "service_center")
+                )
+                leg = None
+        stops.append(_stop(inst, "end", None, 0, (t, t, t), leg, load, "warehouse"))
+        out.append({"resource": f"v{k + 1}", "resource_kind": "courier", "stops": stops})
+    return {"version": "1", "status": "ok", "routes": out, "unassigned": []}
+
+
 # ------------------------------------------------------------------ solvers
 
 
@@ -402,8 +474,8 @@ def solve_onestop(inst: Instance, task: Task) -> dict[str, Any]:
         for u in plan["unassigned"]:
             reasons[u["reason"]] = reasons.get(u["reason"], 0) + 1
         first = plan["unassigned"][0]
-        note = (note + "; " if note else "") + "unassigned " + ", ".join(
-            f"{k} ×{v}" for k, v in reasons.items()
+        note = (
+            (note + "; " if note else "") + "unassigned " + ", ".join(f"{k} ×{v}" for k, v in reasons.items())
         )
         note += f" (e.g. {first['job']}: {first.get('detail', '')})"
     return {
@@ -518,11 +590,13 @@ def solve_ortools(inst: Instance, limit: float, seed: int) -> list[list[int]]:
         net_load = [p - d for p, d in zip(inst.pickup, inst.delivery, strict=True)]
         net = model.RegisterUnaryTransitVector(net_load)
         model.AddDimensionWithVehicleCapacity(net, 0, caps, False, "load")
-        out = model.RegisterUnaryTransitVector(list(inst.delivery))
-        model.AddDimensionWithVehicleCapacity(out, 0, caps, True, "delivered")
-        load, delivered = model.GetDimensionOrDie("load"), model.GetDimensionOrDie("delivered")
-        for v in range(k):
-            model.solver().Add(load.CumulVar(model.Start(v)) == delivered.CumulVar(model.End(v)))
+        # The exact rule (load leaving the depot == the route's deliveries) is a side constraint
+        # with which PATH_CHEAPEST_ARC finds no first solution; what is modelled instead: the
+        # deliveries and the pickups each fit (two capacity dimensions) and the net load stays in
+        # [0, Q] from a free start. check_routes judges the routes by the real rule.
+        for name, amounts in (("delivered", inst.delivery), ("picked", inst.pickup)):
+            cb = model.RegisterUnaryTransitVector(list(amounts))
+            model.AddDimensionWithVehicleCapacity(cb, 0, caps, True, name)
     else:
         dem = model.RegisterUnaryTransitVector(list(inst.delivery))
         model.AddDimensionWithVehicleCapacity(dem, 0, caps, True, "load")
