@@ -1,4 +1,4 @@
-"""``python -m benchmarks {run,compare,report,fieldday} ...``; see README.md."""
+"""``python -m benchmarks {run,compare,report,fieldday,v1} ...``; see README.md."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ commands:
   compare   run presets and OR-Tools strategy × metaheuristic settings side by side
   report    table and plot from existing result CSVs
   fieldday  the field-day suite (benchmarks.fieldday)
+  v1        public instances as v1 requests through `onestop solve`'s path, with peers
 
 'python -m benchmarks COMMAND --help' lists the options."""
 
@@ -36,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import main as report_main
 
         return report_main(rest)
+    if cmd == "v1":
+        from .v1 import main as v1_main
+
+        return v1_main(rest)
     if cmd == "fieldday":
         if importlib.util.find_spec("benchmarks.fieldday") is None:
             print("benchmarks.fieldday is not there yet; nothing to run.", file=sys.stderr)
