@@ -1,6 +1,6 @@
 """The OneStop HTTP service: FastAPI over SQLAlchemy, plan runs in the background, API keys.
 
-Entry points for the CLI: ``serve.run(host, port)``, ``worker.run(...)`` and
+Entry points for the CLI: ``serve.run(host, port)``, ``worker_cli.run(...)`` and
 ``keys.create(role, zone, resource)``. The names below load on first use, so the solver
 child process and ``onestop keys`` do not import the web framework.
 """

@@ -20,14 +20,10 @@ from .models import (
     JOB_CANCELLED,
     JOB_COMPLETED,
     JOB_FAILED,
-    JOB_NEW,
     JOB_ON_PLAN,
-    JOB_SCHEDULED,
-    JOB_UNASSIGNED,
     RUN_CANCELLED,
     RUN_QUEUED,
     RUN_RUNNING,
-    RUN_SUCCEEDED,
     Courier,
     Depot,
     Event,
@@ -255,36 +251,6 @@ def stored_request(
     return request
 
 
-def create_run(
-    *,
-    session: Session,
-    request: dict[str, Any],
-    source: str,
-    date: dt.date | None,
-    zone: str | None,
-    created_by: str | None,
-) -> PlanRun:
-    options = request.get("options") or {}
-    run = PlanRun(
-        id=str(uuid.uuid4()),
-        status=RUN_QUEUED,
-        date=date,
-        zone=zone,
-        source=source,
-        request=request,
-        preset=options.get("preset"),
-        time_limit_s=options.get("time_limit_s"),
-        solution_limit=options.get("solution_limit"),
-        progress=0.0,
-        attempts=0,
-        cancel_requested=False,
-        created_by=created_by,
-    )
-    session.add(run)
-    add_event(session=session, kind="run_queued", run_id=run.id)
-    return run
-
-
 def cancel_run(*, session: Session, run: PlanRun) -> PlanRun:
     """Queued runs are cancelled at once; a running one is flagged and its worker stops it."""
     if run.status == RUN_QUEUED:
@@ -304,61 +270,6 @@ def cancel_run(*, session: Session, run: PlanRun) -> PlanRun:
         session.refresh(run)
         return run
     raise conflict(f"run {run.id} is {run.status}; only queued or running runs can be cancelled")
-
-
-def superseding_run(session: Session, base_id: str | None) -> str | None:
-    """The published run of ``base_id``'s day that is newer than it, if any: work booked or
-    re-planned since the base would be dropped by re-planning or publishing from the base."""
-    base = session.get(PlanRun, base_id) if base_id else None
-    if base is None:
-        return None
-    day = base.date or dt.date.fromisoformat(base.request["date"])
-    active = session.get(PublishedPlan, (day, base.zone or ""))
-    if active is None or active.run_id == base.id:
-        return None
-    newer = session.get(PlanRun, active.run_id)
-    return newer.id if newer is not None and newer.created_at > base.created_at else None
-
-
-def publish_run(*, session: Session, run: PlanRun, by: str | None) -> tuple[PublishedPlan, str | None]:
-    """Make a succeeded run the active plan of its date (and zone); mark the stored jobs."""
-    if run.status != RUN_SUCCEEDED or run.plan is None:
-        raise conflict(f"run {run.id} is {run.status}; only a succeeded run can be published")
-    date = dt.date.fromisoformat(run.plan.get("date") or run.request["date"])
-    zone_key = run.zone or ""
-    current = session.get(PublishedPlan, (date, zone_key))
-    replaced = current.run_id if current is not None else None
-    if current is not None:
-        session.execute(
-            update(Job)
-            .where(Job.plan_run_id == current.run_id, Job.status.in_((JOB_SCHEDULED, JOB_UNASSIGNED)))
-            .values(status=JOB_NEW, resource_id=None, plan_run_id=None)
-        )
-        current.run_id = run.id
-        current.published_by = by
-        current.published_at = utcnow()
-        pub = current
-    else:
-        pub = PublishedPlan(date=date, zone=zone_key, run_id=run.id, published_by=by, published_at=utcnow())
-        session.add(pub)
-    index = cached_plan_index(run.id, session=session)
-    job_ids = [j["id"] for j in run.request.get("jobs", [])]
-    for chunk_start in range(0, len(job_ids), 500):
-        chunk = job_ids[chunk_start : chunk_start + 500]
-        for row in session.scalars(select(Job).where(Job.id.in_(chunk), Job.date == date)):
-            if row.status in _JOB_DONE or row.status not in (JOB_NEW, JOB_SCHEDULED, JOB_UNASSIGNED):
-                continue
-            resource = index["job_resource"].get(row.id)
-            row.status = JOB_SCHEDULED if resource else JOB_UNASSIGNED
-            row.resource_id = resource
-            row.plan_run_id = run.id
-            add_event(session=session, kind=row.status, job_id=row.id, run_id=run.id)
-    add_event(session=session, kind="run_published", run_id=run.id, data={"replaced": replaced})
-    from .living import after_publish  # the living day: re-plans, jobs under way, live streams
-
-    after_publish(session, run)
-    session.flush()
-    return pub, replaced
 
 
 # --- reading the published plan -----------------------------------------------------------

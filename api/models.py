@@ -170,6 +170,11 @@ class PlanRun(Base):
     #: A queued re-plan's inputs (``base`` run, ``at``, progress, changes, ``publish``); the
     #: worker replaces ``request`` with the rest-of-day request it planned.
     task: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: The published run of this run's day and zone when it was made (None: none was);
+    #: publishing swaps the live plan only if it is still this one (``runs.publish``).
+    base_run_id: Mapped[str | None] = mapped_column(String(36))
+    #: How it was published when it broke rules: {forced, reason, by, at, violations}.
+    publication: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     violations: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     phase: Mapped[str | None] = mapped_column(String(16))

@@ -148,6 +148,10 @@ class RunOut(BaseModel):
     plan: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     violations: list[dict[str, Any]] | None = None
+    base: str | None = Field(None, description="the run that was live when this one was made")
+    publication: dict[str, Any] | None = Field(
+        None, description="{forced, reason, by, at, violations} when published despite broken rules"
+    )
 
 
 class RunPage(Page):

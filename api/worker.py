@@ -9,13 +9,11 @@ whose worker died is taken again once its lease expires; after ``max_attempts`` 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import is_sqlite, make_engine, migrate, session_factory, session_scope
+from .db import is_sqlite, session_scope
 from .models import (
     RUN_CANCELLED,
     RUN_FAILED,
@@ -423,18 +421,14 @@ class Worker:
 
 
 def _publish_if_asked(s: Session, run_id: str) -> None:
-    """A re-plan queued with ``publish``: make it the day's plan, unless a newer plan was
-    published since its base (then it stays a stored run, and an event says why)."""
-    from . import crud
+    """A re-plan queued with ``publish``: make it the day's plan, unless the live plan moved on
+    since it was queued (then it stays a stored run, and an event says why)."""
+    from . import runs  # runs → crud, living; imported late: the solver child needs none of it
 
     run = s.get(PlanRun, run_id)
     if run is None or not (run.task or {}).get("publish"):
         return
-    superseded = crud.superseding_run(s, run.task.get("base"))
-    if superseded is not None:
-        s.add(Event(kind="run_not_published", run_id=run_id, data={"superseded_by": superseded}))
-        return
-    crud.publish_run(session=s, run=run, by=run.created_by)
+    runs.publish_if_still_live(s, run, run.created_by)
 
 
 def task_of(session: Session, run: PlanRun) -> dict[str, Any]:
@@ -467,67 +461,7 @@ def _error(kind: str, detail: str, errors: list[dict[str, Any]] | None = None) -
     return out
 
 
-def run(
-    *,
-    database_url: str | None = None,
-    lease_s: float | None = None,
-    poll_s: float | None = None,
-    once: bool = False,
-    dask: str | None = None,
-) -> int:
-    """Run a worker in this process until SIGINT/SIGTERM (``onestop worker``); 0 on a clean stop."""
-    overrides: dict[str, Any] = {}
-    if database_url:
-        overrides["database_url"] = database_url
-    if lease_s:
-        overrides["lease_s"] = lease_s
-    if poll_s:
-        overrides["poll_s"] = poll_s
-    settings = Settings(**overrides)
-    engine = make_engine(settings.database_url, pool_size=2)
-    migrate(engine)
-    dask = dask or settings.dask_scheduler
-    if dask:
-        from .cluster import ClusterWorker
+if __name__ == "__main__":  # `python -m onestop.api.worker`: the command lives in worker_cli
+    import runpy
 
-        worker: Worker = ClusterWorker(session_factory(engine), settings, dask)
-        once = False
-    else:
-        worker = Worker(session_factory(engine), settings)
-    if once:
-        worker.run_once()
-        engine.dispose()
-        return 0
-
-    def _stop(signum: int, _frame: Any) -> None:
-        log.info("signal %d: stopping after handing the current run back", signum)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    worker.run_forever()
-    engine.dispose()
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop worker", description="Solve queued plan runs.")
-    parser.add_argument("--database-url", help="overrides DATABASE_URL")
-    parser.add_argument("--lease", type=float, help="lease seconds (default 30)")
-    parser.add_argument("--poll", type=float, help="seconds between looks for work (default 1)")
-    parser.add_argument("--once", action="store_true", help="solve at most one run, then exit")
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="hand runs to a Dask cluster (tcp://host:8786, or local[:N] for N processes here); "
-        "default ONESTOP_DASK_SCHEDULER",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(
-        database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once, dask=args.dask
-    )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    runpy.run_module("onestop.api.worker_cli", run_name="__main__", alter_sys=True)

@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from onestop.api.worker import main
+    from onestop.api.worker_cli import main
 
     argv = ["--once"] if args.once else []
     if args.database_url:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -13,18 +11,17 @@ from fastapi.responses import JSONResponse
 from onestop.dispatch.booking import BookingError, book, earliest, quote
 from onestop.dispatch.schema import Id, JobIn
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from .. import crud, living
-from ..deps import DispatcherDep, SessionDep, SettingsDep, require_dispatcher
-from ..errors import Problem, conflict, field_error, validation_problem
-from ..models import RUN_SUCCEEDED, Job, PlanRun, PublishedPlan, utcnow
+from .. import crud, living, runs
+from ..deps import DispatcherDep, SessionDep, SettingsDep
+from ..errors import Problem, conflict, field_error, forbidden, validation_problem
+from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
 from ..schemas import Zone
+from ..security import Principal
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 
-#: Bookings against one live plan are made one at a time (each makes the next version).
-_BOOKING = threading.Lock()
 Moment = Annotated[str, StringConstraints(min_length=5, max_length=40)]
 
 
@@ -85,12 +82,30 @@ class BookOut(BaseModel):
     status: str
 
 
+def _scope(who: Principal, named: str | None) -> str | None:
+    """The zone a quote or booking works in: a zone key's own zone (naming another is refused),
+    else the zone named in the body, else none (the all-zones plan)."""
+    if who.zone is not None:
+        if named is not None and named != who.zone:
+            raise forbidden(f"this key is limited to zone {who.zone!r}, not zone {named!r}")
+        return who.zone
+    return named
+
+
 def _live(session: Any, day: dt.date, zone: str | None) -> PlanRun:
-    pubs = {p.zone: p for p in session.scalars(select(PublishedPlan).where(PublishedPlan.date == day))}
-    pub = pubs.get(zone or "") or pubs.get("")
-    run = session.get(PlanRun, pub.run_id) if pub is not None else None
+    """The published plan of exactly ``day`` and ``zone`` (None: the all-zones plan). A zone
+    without a plan of its own is told so; it is never answered from another zone's plan or
+    from the all-zones one (which a zone key may not change)."""
+    run_id = runs.live_run_id(session, day, zone)
+    run = session.get(PlanRun, run_id) if run_id is not None else None
     if run is None or run.plan is None:
-        raise Problem(404, "No published plan", f"no plan is published for {day}", kind="no-published-plan")
+        where = f" for zone {zone!r}" if zone else " for all zones"
+        raise Problem(
+            404,
+            "No published plan",
+            f"no plan is published{where} on {day}; publish one for it first",
+            kind="no-published-plan",
+        )
     return run
 
 
@@ -118,9 +133,8 @@ def _job_dict(job: AppointmentJob) -> dict[str, Any]:
 def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
     """Windows today (after ``at``) and on the next days, each feasible or not, with the travel it
     adds, checked against the live (published) plan; urgent jobs get the earliest one at once."""
-    require_dispatcher(who, body.zone)
     day = body.date or dt.datetime.now(ZoneInfo(settings.timezone)).date()
-    run = _live(session, day, body.zone or who.zone)
+    run = _live(session, day, _scope(who, body.zone))
     data = living.run_data(session, run.id)
     assert data is not None
     request, plan = data
@@ -136,98 +150,136 @@ def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: Di
     return {"date": day, "plan_run": run.id, "slots": slots, "answer": answer}
 
 
-@router.post("", status_code=201, response_model=BookOut, summary="Book a window and insert the job")
+@router.post(
+    "",
+    status_code=201,
+    response_model=BookOut,
+    summary="Book a window and insert the job",
+    responses={
+        409: {
+            "description": "`slot-taken`: the window has no room on the live plan (quote again); "
+            "`plan-moved`: the live plan kept changing under the booking (`live_run` names it)"
+        }
+    },
+)
 def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
     """On the live plan's day the job is inserted where the quote found room and the new plan
-    version is published at once (nothing else moves); on a later day it is stored for that day's plan."""
-    require_dispatcher(who, body.zone)
+    version is published at once (nothing else moves); on a later day it is stored for that day's plan.
+
+    The new version replaces the live plan only if that is still the version the job was fitted
+    into; when another booking or publication won the race, the booking is made again on the
+    newer version (up to ``runs.BOOKING_TRIES`` times), so a 201 is always on the live plan."""
     try:
         start, end = (dt.datetime.fromisoformat(w) for w in body.window)
     except ValueError:
         raise validation_problem([field_error("window", "two ISO 8601 datetimes")]) from None
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise validation_problem([field_error("window", "two aware datetimes, the first earlier")])
+    zone = _scope(who, body.zone)
     job = _job_dict(body.job)
     job_id = job.setdefault("id", crud.new_job_id())
-    if session.get(Job, job_id) is not None:
-        raise conflict(f"job {job_id!r} exists")
-    zone = body.zone or who.zone
     live_day = body.date or start.date()
-    with _BOOKING:
-        run: PlanRun | None = None
+    moved: runs.PlanMoved | None = None
+    for _ in range(runs.BOOKING_TRIES):
+        if session.get(Job, job_id) is not None:
+            raise conflict(f"job {job_id!r} exists")
         try:
-            run = _live(session, live_day, zone)
-        except Problem:
-            if body.date is not None:
-                raise
-        request = living.run_data(session, run.id)[0] if run is not None else {}  # type: ignore[index]
-        tz = ZoneInfo(request.get("timezone") or "UTC")
-        window = [start.astimezone(tz).isoformat(), end.astimezone(tz).isoformat()]
-        on_day = run is not None and start.astimezone(tz).date().isoformat() == request.get("date")
-        data = {k: v for k, v in job.items() if k != "id"}
-        data["windows"] = [window]
-        if not on_day:
-            row = Job(id=job_id, date=start.date(), zone=zone, kind=job["kind"], status="new", data=data)
-            session.add(row)
-            crud.add_event(session=session, kind="created", job_id=job_id, data={"booked": window})
-            return JSONResponse(
-                {
-                    "job": job_id,
-                    "date": start.date().isoformat(),
-                    "window": window,
-                    "inserted": False,
-                    "resource": None,
-                    "plan_run": None,
-                    "status": "new",
-                },
-                status_code=201,
-            )
-        assert run is not None
-        base_request, base_plan = living.run_data(session, run.id)  # type: ignore[misc]
-        try:
-            new_request, new_plan = book(base_request, base_plan, job, window, at=_at(body.at, base_request))
-        except BookingError as exc:
-            raise Problem(409, "Window not available", str(exc), kind="window-not-available") from None
-        row = Job(
-            id=job_id, date=run.date or live_day, zone=run.zone, kind=job["kind"], status="new", data=data
-        )
+            out = _book_once(session, who, body, job, job_id, start, end, zone, live_day)
+            session.commit()
+        except runs.PlanMoved as exc:
+            session.rollback()  # nothing of this try stays; the next one starts from the newer plan
+            moved = exc
+            continue
+        except IntegrityError:
+            session.rollback()
+            raise conflict(f"job {job_id!r} exists") from None
+        return JSONResponse(out, status_code=201)
+    assert moved is not None
+    moved.detail = (
+        f"the live plan changed {runs.BOOKING_TRIES} times while job {job_id!r} was being booked; "
+        f"the live version is run {moved.live_run}. Nothing was booked: quote and book again"
+    )
+    raise moved
+
+
+def _book_once(
+    session: Any,
+    who: Principal,
+    body: BookIn,
+    job: dict[str, Any],
+    job_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: str | None,
+    live_day: dt.date,
+) -> dict[str, Any]:
+    """One try: fit the job into the live plan as read now and publish the new version by
+    compare-and-swap (``runs.PlanMoved`` when another version went live first)."""
+    run: PlanRun | None = None
+    try:
+        run = _live(session, live_day, zone)
+    except Problem:
+        if body.date is not None:
+            raise
+    request = living.run_data(session, run.id)[0] if run is not None else {}  # type: ignore[index]
+    tz = ZoneInfo(request.get("timezone") or "UTC")
+    window = [start.astimezone(tz).isoformat(), end.astimezone(tz).isoformat()]
+    on_day = run is not None and start.astimezone(tz).date().isoformat() == request.get("date")
+    data = {k: v for k, v in job.items() if k != "id"}
+    data["windows"] = [window]
+    if not on_day:
+        row = Job(id=job_id, date=start.date(), zone=zone, kind=job["kind"], status="new", data=data)
         session.add(row)
         crud.add_event(session=session, kind="created", job_id=job_id, data={"booked": window})
-        version = PlanRun(
-            id=str(uuid.uuid4()),
-            status=RUN_SUCCEEDED,
-            date=run.date,
-            zone=run.zone,
-            source="booking",
-            request=new_request,
-            plan=new_plan,
-            phase="done",
-            progress=1.0,
-            attempts=1,
-            cancel_requested=False,
-            created_by=who.key_id,
-            started_at=utcnow(),
-            finished_at=utcnow(),
-        )
-        session.add(version)
-        crud.add_event(
-            session=session, kind="run_booked", run_id=version.id, data={"base": run.id, "job": job_id}
-        )
-        session.flush()
-        crud.publish_run(session=session, run=version, by=who.key_id)
-        session.commit()  # the next booking starts from this version
-    return JSONResponse(
-        {
+        return {
             "job": job_id,
-            "date": row.date.isoformat(),
+            "date": start.date().isoformat(),
             "window": window,
-            "inserted": True,
-            "resource": row.resource_id,
-            "plan_run": version.id,
-            "status": row.status,
-        },
-        status_code=201,
+            "inserted": False,
+            "resource": None,
+            "plan_run": None,
+            "status": "new",
+        }
+    assert run is not None
+    base_request, base_plan = living.run_data(session, run.id)  # type: ignore[misc]
+    try:
+        new_request, new_plan = book(base_request, base_plan, job, window, at=_at(body.at, base_request))
+    except BookingError as exc:
+        raise runs.SlotTaken(f"{exc} (on the live plan, run {run.id})", plan_run=run.id) from None
+    row = Job(id=job_id, date=run.date or live_day, zone=run.zone, kind=job["kind"], status="new", data=data)
+    session.add(row)
+    crud.add_event(session=session, kind="created", job_id=job_id, data={"booked": window})
+    now = utcnow()
+    version = runs.new_run(
+        session=session,
+        request=new_request,
+        source="booking",
+        date=run.date,
+        zone=run.zone,
+        created_by=who.key_id,
+        base_run_id=run.id,
+        known_base=True,
+        status=RUN_SUCCEEDED,
+        plan=new_plan,
+        phase="done",
+        progress=1.0,
+        attempts=1,
+        started_at=now,
+        finished_at=now,
     )
+    crud.add_event(
+        session=session, kind="run_booked", run_id=version.id, data={"base": run.id, "job": job_id}
+    )
+    runs.publish(session=session, run=version, by=who.key_id)
+    return {
+        "job": job_id,
+        "date": row.date.isoformat(),
+        "window": window,
+        "inserted": True,
+        "resource": row.resource_id,
+        "plan_run": version.id,
+        "status": row.status,
+    }
 
 
 def routers() -> list[APIRouter]:

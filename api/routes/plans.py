@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from onestop.dispatch.errors import RequestError
 from onestop.dispatch.model import parse_request
 from onestop.dispatch.planner import zones_of
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import select
 
-from .. import crud
+from .. import crud, runs
 from ..deps import DispatcherDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import field_error, not_found, pydantic_errors, validation_problem
 from ..models import RUN_STATUSES, PlanRun, PublishedPlan
@@ -61,6 +61,10 @@ def run_out(run: PlanRun, *, published: bool = False, with_plan: bool = True) ->
         out["error"] = run.error
     if run.violations is not None:
         out["violations"] = run.violations.get("items", [])
+    if run.publication is not None:
+        out["publication"] = run.publication
+    if run.base_run_id is not None:
+        out["base"] = run.base_run_id
     return out
 
 
@@ -126,7 +130,7 @@ def create_run(
         zones_of(parse_request(body))  # RequestError → 422 naming the field, before anything is queued
         payload, source, zone = body, "request", None
         date = dt.date.fromisoformat(body["date"])
-    run = crud.create_run(
+    run = runs.new_run(
         session=session, request=payload, source=source, date=date, zone=zone, created_by=who.key_id
     )
     session.commit()
@@ -178,16 +182,40 @@ def cancel_run(run_id: str, session: SessionDep, who: DispatcherDep) -> Any:
     return run_out(run, with_plan=False)
 
 
-@router.post("/{run_id}/publish", response_model=PublishedOut, summary="Make a run the date's active plan")
-def publish(run_id: str, session: SessionDep, who: DispatcherDep) -> Any:
+class PublishIn(BaseModel):
+    """Publishing a run that breaks validator rules takes ``force`` and a reason, which is kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    force: bool = Field(False, description="publish even though the validator found broken rules")
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, description="why (required with force when the run breaks rules); shown on the run"
+    )
+
+
+@router.post(
+    "/{run_id}/publish",
+    response_model=PublishedOut,
+    summary="Make a run the date's active plan",
+    description=(
+        "Compare-and-swap: the run replaces the live plan only if that is still the plan that was "
+        "live when the run was made (409 `plan-moved` with `live_run` otherwise). A run with "
+        "validator violations is refused (409 `plan-has-violations`, each rule in `errors`) unless "
+        '`{"force": true, "reason": "…"}`.'
+    ),
+)
+def publish(
+    run_id: str, session: SessionDep, who: DispatcherDep, body: Annotated[PublishIn | None, Body()] = None
+) -> Any:
     run = _get_run(session, run_id, who)
-    pub, replaced = crud.publish_run(session=session, run=run, by=who.key_id)
+    body = body or PublishIn()
+    done = runs.publish(session=session, run=run, by=who.key_id, force=body.force, reason=body.reason)
     return {
-        "run": run.id,
-        "date": pub.date,
-        "zone": pub.zone or None,
-        "published_at": pub.published_at,
-        "replaced": replaced,
+        "run": done.run,
+        "date": done.date,
+        "zone": done.zone,
+        "published_at": done.published_at,
+        "replaced": done.replaced,
     }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -15,10 +14,10 @@ from onestop.dispatch.runner import violations_json
 from onestop.dispatch.schema import Id, JobIn
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from .. import crud, living
+from .. import crud, living, runs
 from ..deps import DispatcherDep, SessionDep, require_dispatcher
-from ..errors import conflict, field_error, not_found, validation_problem
-from ..models import RUN_QUEUED, RUN_SUCCEEDED, Job, PlanRun, utcnow
+from ..errors import Problem, conflict, field_error, not_found, validation_problem
+from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
 from ..schemas import RunAccepted
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -96,7 +95,7 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if base.status != RUN_SUCCEEDED or base.plan is None:
         raise conflict(f"run {run_id} is {base.status}; only a succeeded run can be re-planned")
     request, plan = base.request, base.plan
-    newer = crud.superseding_run(session, base.id)
+    newer = runs.superseding_run(session, base.id)
     if newer is not None:
         # the newer plan may hold bookings and re-plans this one has not seen
         raise conflict(
@@ -126,15 +125,16 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     progress, positions = living.progress_for_replan(session, request, at)
     day = base.date or dt.date.fromisoformat(request["date"])
     if not body.wait:
-        queued = PlanRun(
-            id=str(uuid.uuid4()),
-            status=RUN_QUEUED,
+        queued = runs.new_run(
+            session=session,
+            request=request,  # until the worker stores the rest-of-day request it planned
+            source="replan",
             date=base.date,
             zone=base.zone,
-            source="replan",
-            request=request,  # until the worker stores the rest-of-day request it planned
+            created_by=who.key_id,
             preset=body.preset,
             time_limit_s=body.time_limit_s,
+            solution_limit=None,
             task={
                 "kind": "replan",
                 "base": base.id,
@@ -146,10 +146,7 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
                 "unavailable": list(body.unavailable),
                 "publish": body.publish,
             },
-            created_by=who.key_id,
         )
-        session.add(queued)
-        crud.add_event(session=session, kind="run_queued", run_id=queued.id, data={"base": base.id})
         _store_new_jobs(session, new_jobs, day, base.zone)
         session.commit()
         http.app.state.executor.submit(queued.id)
@@ -173,22 +170,22 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         time_limit_s=body.time_limit_s,
     )
     violations = violations_json(outcome.violations)
-    run = PlanRun(
-        id=str(uuid.uuid4()),
-        status=RUN_SUCCEEDED,
+    run = runs.new_run(
+        session=session,
+        request=outcome.request,
+        source="replan",
         date=base.date,
         zone=base.zone,
-        source="replan",
-        request=outcome.request,
+        created_by=who.key_id,
+        status=RUN_SUCCEEDED,
         preset=body.preset,
         time_limit_s=body.time_limit_s,
+        solution_limit=None,
         plan=outcome.plan,
         violations={"items": violations} if violations else None,
         phase="done",
         progress=1.0,
         attempts=1,
-        cancel_requested=False,
-        created_by=who.key_id,
         started_at=started,
         finished_at=utcnow(),
     )
@@ -203,9 +200,15 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     session.flush()
     published = False
     if body.publish:
-        if violations:
-            raise conflict("the re-planned day breaks a rule; it is stored but not published")
-        crud.publish_run(session=session, run=run, by=who.key_id)
+        try:
+            runs.publish(session=session, run=run, by=who.key_id)
+        except Problem as refused:
+            # the new run is worth keeping (inspect it, or publish it with force): it is stored
+            # and committed, and the answer says so truthfully
+            session.commit()
+            refused.detail = f"stored as run {run.id}, not published: {refused.detail}"
+            refused.headers = {"Location": f"/v1/plans/{run.id}"}
+            raise
         published = True
     summary = outcome.plan.get("replan", {})
     out = {
