@@ -92,11 +92,13 @@ def run_day(run: PlanRun) -> dt.date:
     return run.date or dt.date.fromisoformat((run.plan or {}).get("date") or run.request["date"])
 
 
-def live_run_id(session: Session, day: dt.date, zone: str | None) -> str | None:
-    """The published run of ``day`` and ``zone`` (None: the all-zones plan), read now."""
-    return session.scalar(
-        select(PublishedPlan.run_id).where(PublishedPlan.date == day, PublishedPlan.zone == (zone or ""))
-    )
+def live_run_id(session: Session, day: dt.date, zone: str | None, *, lock: bool = False) -> str | None:
+    """The published run of ``day`` and ``zone`` (None: the all-zones plan), read now.
+
+    ``lock`` holds the row until the transaction ends (PostgreSQL; SQLite has no row locks), so
+    bookings of one plan queue up instead of all computing on the same version and retrying."""
+    query = select(PublishedPlan.run_id).where(PublishedPlan.date == day, PublishedPlan.zone == (zone or ""))
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def new_run(

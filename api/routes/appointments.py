@@ -92,11 +92,11 @@ def _scope(who: Principal, named: str | None) -> str | None:
     return named
 
 
-def _live(session: Any, day: dt.date, zone: str | None) -> PlanRun:
+def _live(session: Any, day: dt.date, zone: str | None, *, lock: bool = False) -> PlanRun:
     """The published plan of exactly ``day`` and ``zone`` (None: the all-zones plan). A zone
     without a plan of its own is told so; it is never answered from another zone's plan or
     from the all-zones one (which a zone key may not change)."""
-    run_id = runs.live_run_id(session, day, zone)
+    run_id = runs.live_run_id(session, day, zone, lock=lock)
     run = session.get(PlanRun, run_id) if run_id is not None else None
     if run is None or run.plan is None:
         where = f" for zone {zone!r}" if zone else " for all zones"
@@ -217,7 +217,7 @@ def _book_once(
     compare-and-swap (``runs.PlanMoved`` when another version went live first)."""
     run: PlanRun | None = None
     try:
-        run = _live(session, live_day, zone)
+        run = _live(session, live_day, zone, lock=True)
     except Problem:
         if body.date is not None:
             raise

@@ -102,6 +102,10 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
             f"run {run_id} was superseded by the published run {newer}; re-plan that one, "
             "so the bookings and changes made since are kept"
         )
+    # the version this re-plan starts from: publishing it later swaps only that one out, so
+    # bookings made while it solves are never overwritten by it
+    day = base.date or dt.date.fromisoformat(request["date"])
+    live_at_start = runs.live_run_id(session, day, base.zone)
     at = _moment(body.at, request)
     job_ids = {j["id"] for j in request.get("jobs", [])}
     resources = {r["id"] for k in ("technicians", "couriers") for r in request.get(k, [])}
@@ -123,7 +127,6 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if errors:
         raise validation_problem(errors)
     progress, positions = living.progress_for_replan(session, request, at)
-    day = base.date or dt.date.fromisoformat(request["date"])
     if not body.wait:
         queued = runs.new_run(
             session=session,
@@ -132,6 +135,8 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
             date=base.date,
             zone=base.zone,
             created_by=who.key_id,
+            base_run_id=live_at_start,
+            known_base=True,
             preset=body.preset,
             time_limit_s=body.time_limit_s,
             solution_limit=None,
@@ -177,6 +182,8 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
         date=base.date,
         zone=base.zone,
         created_by=who.key_id,
+        base_run_id=live_at_start,
+        known_base=True,
         status=RUN_SUCCEEDED,
         preset=body.preset,
         time_limit_s=body.time_limit_s,
