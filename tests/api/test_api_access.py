@@ -75,11 +75,12 @@ def test_courier_sees_only_its_own_route_and_jobs(world):
     client, keys = world["client"], world["keys"]
     mine = ok(client.get("/v1/resources/C1/route", params={"date": DATE}, headers=keys["c1"]))
     assert {s["job"] for s in mine["stops"] if s["job"]} == {"J1", "J2"}
-    assert client.get("/v1/resources/C2/route", params={"date": DATE}, headers=keys["c1"]).status_code == 403
-    assert client.get("/v1/resources/T1/route", params={"date": DATE}, headers=keys["c1"]).status_code == 403
+    # what a key may not see answers like what does not exist: 404, never a 403 that confirms it
+    assert client.get("/v1/resources/C2/route", params={"date": DATE}, headers=keys["c1"]).status_code == 404
+    assert client.get("/v1/resources/T1/route", params={"date": DATE}, headers=keys["c1"]).status_code == 404
     assert ok(client.get("/v1/jobs/J1", headers=keys["c1"]))["resource"] == "C1"
-    assert client.get("/v1/jobs/J3", headers=keys["c1"]).status_code == 403
-    assert client.get("/v1/jobs/J1", headers=keys["c2"]).status_code == 403
+    assert client.get("/v1/jobs/J3", headers=keys["c1"]).status_code == 404
+    assert client.get("/v1/jobs/J1", headers=keys["c2"]).status_code == 404
     listed = ok(client.get("/v1/jobs", headers=keys["c1"]))
     assert {j["id"] for j in listed["items"]} == {"J1", "J2"}
     # an unused courier has an empty day, not someone else's
@@ -108,9 +109,9 @@ def test_customer_token_sees_only_its_job(world):
     status = ok(client.get("/v1/jobs/J1/status", headers=h))
     assert status["id"] == "J1" and status["status"] == "scheduled" and status["planned_start"]
     assert status["resource_kind"] == "courier"
+    for path in ("/v1/jobs/J2/status", "/v1/jobs/NOPE/status"):
+        assert client.get(path, headers=h).status_code == 404, path  # another job, or none: the same
     for path in (
-        "/v1/jobs/J2/status",
-        "/v1/jobs/NOPE/status",
         "/v1/jobs/J1",
         "/v1/jobs",
         "/v1/resources/C1/route?date=" + DATE,
@@ -121,26 +122,26 @@ def test_customer_token_sees_only_its_job(world):
 
 
 def test_zone_dispatcher_stays_in_its_zone(world):
-    """A dispatcher limited to a zone works there and gets 403 anywhere else."""
+    """A dispatcher limited to a zone works there; another zone's rows are 404, other zones named 403."""
     client, keys = world["client"], world["keys"]
     north, south = keys["north"], keys["south"]
     assert ok(client.get("/v1/jobs/J1", headers=north))["zone"] == "north"
-    assert client.get("/v1/jobs/J1", headers=south).status_code == 403
-    assert client.get("/v1/jobs/S9", headers=north).status_code == 403
+    assert client.get("/v1/jobs/J1", headers=south).status_code == 404
+    assert client.get("/v1/jobs/S9", headers=north).status_code == 404
     assert ok(client.get("/v1/jobs/S9", headers=south))["zone"] == "south"
     assert {j["id"] for j in ok(client.get("/v1/jobs", headers=south))["items"]} == {"S9"}
     assert client.get("/v1/jobs", params={"zone": "north"}, headers=south).status_code == 403
-    assert client.get("/v1/resources/C1/route", params={"date": DATE}, headers=south).status_code == 403
+    assert client.get("/v1/resources/C1/route", params={"date": DATE}, headers=south).status_code == 404
     assert ok(client.get("/v1/resources/C1/route", params={"date": DATE}, headers=north))["resource"] == "C1"
     # writes: only in its own zone; a job without a zone lands in the dispatcher's zone
     other = {"kind": "pickup", "location": [24.9, 60.2], "date": DATE, "zone": "north", "to": "S1"}
     assert client.post("/v1/jobs", json=other, headers=south).status_code == 403
     made = ok(client.post("/v1/jobs", json={**other, "zone": None}, headers=south), 201)
     assert made["zone"] == "south"
-    assert client.delete(f"/v1/jobs/{made['id']}", headers=north).status_code == 403
+    assert client.delete(f"/v1/jobs/{made['id']}", headers=north).status_code == 404
     assert client.delete(f"/v1/jobs/{made['id']}", headers=south).status_code == 204
     # plan runs: a zone's own, never another's or a zone-less one
-    assert client.get(f"/v1/plans/{world['run']['id']}", headers=south).status_code == 403
+    assert client.get(f"/v1/plans/{world['run']['id']}", headers=south).status_code == 404
     assert client.post("/v1/plans", json={"date": DATE, "zone": "north"}, headers=south).status_code == 403
     assert client.post("/v1/keys", json={"role": "dispatcher"}, headers=north).status_code == 403
 

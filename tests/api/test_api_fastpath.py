@@ -45,7 +45,7 @@ def test_fast_path_defers_on_anything_it_may_not_answer(client):
     day = _published(client)
     c1 = auth(day["keys"]["C1"])
     ok(client.get("/v1/resources/C1/route", params={"date": DATE}, headers=c1))  # key now verified
-    assert client.get("/v1/resources/C2/route", params={"date": DATE}, headers=c1).status_code == 403
+    assert client.get("/v1/resources/C2/route", params={"date": DATE}, headers=c1).status_code == 404
     missing = client.get("/v1/resources/C1/route", params={"date": "2026-03-09"}, headers=c1)
     assert missing.status_code == 404 and missing.json()["type"].endswith("no-published-plan")
     assert client.get("/v1/resources/C1/route?date=2026-02-30", headers=c1).status_code == 422

@@ -203,7 +203,7 @@ def test_a_whole_day(client):
     assert (
         frames and {f["job"] for f in frames} == {"U1"} and {f["event"] for f in frames} <= {"status", "eta"}
     )
-    assert client.get("/v1/jobs/U1/timeline", headers=tokens[first_late]).status_code == 403
+    assert client.get("/v1/jobs/U1/timeline", headers=tokens[first_late]).status_code == 404
     assert client.get("/v1/stream", params={"once": 1}, headers=tokens["U1"]).status_code == 403
 
 
@@ -291,7 +291,7 @@ def test_status_reports_follow_the_event_state_machine(client):
     assert report("on_the_way").status_code == 409  # back to "on the way" after arriving
     assert ok(report("completed"))["status"] == "completed"
     assert report("failed").status_code == 409
-    assert report("on_the_way", job_id=other).status_code == 403
+    assert report("on_the_way", job_id=other).status_code == 404
     # the progress events stored by those reports are the ones POST /v1/events replays
     late = event("arrived", job, _clock("19:00"), who)
     assert send(client, keys, late, status=409).status_code == 409
