@@ -1153,12 +1153,10 @@ class _Builder:
         p.costs.clear()
         p.reps.clear()
         p.top = None
-        seen = 0
-        for k in p.near or p.cand:
+        for seen, k in enumerate(p.near or p.cand):
             if seen >= GREEDY_NEAREST and len(p.costs) >= 2:
                 break
             self.eval_vehicle(pid, k)
-            seen += 1
 
     def _push(self, uid: int, heap: list[tuple[object, ...]]) -> None:
         unit = self.units[uid]
@@ -1554,7 +1552,7 @@ class _Builder:
         )
         cut = {i for uid in self.timed_out_units for i in self.units[uid].nodes}
         timed_out = tuple(i for i in dropped if i in cut)
-        return RoutingResult(routes=res.routes, dropped=dropped, objective=obj, stats=stats, timed_out=timed_out)
+        return RoutingResult(res.routes, dropped, obj, stats, timed_out)
 
     def _schedule(self, r: _Route, dep: int) -> tuple[list[int], int] | None:
         """Forward earliest starts departing at ``dep``; None if infeasible."""
@@ -1652,9 +1650,30 @@ def construct(
         objective recomputed by :func:`routing.check.objective_of`.
     """
     t_start = time.perf_counter()
+    hard = float("inf") if hard_deadline_s is None else t_start + max(hard_deadline_s, deadline_s or 0.0)
+    # anytime: a cheap complete plan first (cheapest insertion, linear in the units) ...
+    best = _build_checked(problem, seed, t_start, hard, t_start)
+    spent = time.perf_counter() - t_start
+    left = None if deadline_s is None else t_start + deadline_s - time.perf_counter()
+    # ... then regret insertion while the budget holds several times that (it costs more)
+    if left is None or left > 2 * spent:
+        soft = None if deadline_s is None else t_start + deadline_s
+        res = _build_checked(problem, seed, soft, hard, t_start)
+        if res.objective <= best.objective:
+            best = res
+    log.info(
+        "construct: %d of %d visits placed in %.2f s (%d left out by the time limit)",
+        len(best.served), len(problem.visits), time.perf_counter() - t_start, len(best.timed_out),
+    )
+    return best
+
+
+def _build_checked(
+    problem: RoutingProblem, seed: int, soft: float | None, hard: float, t_start: float
+) -> RoutingResult:
+    """One construction run (regret until ``soft``, cheapest insertion until ``hard``), checked."""
     b = _Builder(problem, seed)
-    hard = None if hard_deadline_s is None else t_start + max(hard_deadline_s, deadline_s or 0.0)
-    b.run(None if deadline_s is None else t_start + deadline_s, float("inf") if hard is None else hard)
+    b.run(soft, hard)
     res = b.result(t_start)
     bad = [v for v in check_result(problem, res) if "mandatory" not in v]
     if bad:  # a bug, never expected: repair by dropping the units involved
