@@ -1093,7 +1093,7 @@ class _Builder:
         while heap:
             if deadline is not None and time.perf_counter() > deadline:
                 if hard is not None and hard <= deadline:
-                    log.info("construct: deadline reached, dropping the rest")
+                    log.info("insertion: deadline reached, the units left stay out of this pass")
                     cut = True
                     break
                 cut = not self._complete(heap, hard)
