@@ -107,7 +107,7 @@ class Settings(BaseSettings):
             return None
         if len(v) < MIN_BOOTSTRAP_CHARS:
             raise ValueError(
-                f"ONESTOP_BOOTSTRAP_KEY must be at least {MIN_BOOTSTRAP_CHARS} characters "
+                f"must be at least {MIN_BOOTSTRAP_CHARS} characters "
                 f"(got {len(v)}); make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return v
