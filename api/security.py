@@ -57,7 +57,8 @@ def split_token(token: str) -> tuple[str, str]:
 
 def tracking_expiry(date: dt.date, days: float) -> dt.datetime:
     """When a tracking token for a job on ``date`` stops working: ``days`` after that date ends
-    (counted in UTC, so a day's late evening in any zone is still covered)."""
+    (counted in UTC, so a day's late evening in any zone is still covered). ``issue_key`` gives
+    a token made later than that ``days`` from its making."""
     end_of_day = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     return end_of_day + dt.timedelta(days=days)
 
@@ -98,7 +99,10 @@ def issue_key(
             raise ValueError(f"job {job_id!r} does not exist")
         subject_uid = job.uid
         if expires_at is None and tracking_days is not None:
-            expires_at = tracking_expiry(job.date, tracking_days)
+            # a token made late (for a past day's job) still gets its few days
+            expires_at = max(
+                tracking_expiry(job.date, tracking_days), utcnow() + dt.timedelta(days=tracking_days)
+            )
     if expires_at is not None:
         if expires_at.tzinfo is None:
             raise ValueError("the expiry needs a UTC offset")

@@ -19,6 +19,7 @@ from ..models import (
     JOB_NEW,
     JOB_STATUSES,
     JOB_UNASSIGNED,
+    ApiKey,
     Event,
     IdempotencyRecord,
     Job,
@@ -26,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..schemas import JobCreate, JobOut, JobPage, JobStatusUpdate, JobTracking, KeyCreated, Zone
-from ..security import Principal, issue_key, revoke_subject, tracking_expiry
+from ..security import Principal, issue_key, revoke_subject
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -303,14 +304,14 @@ def tracking_token(job_id: str, session: SessionDep, settings: SettingsDep, who:
         tracking_days=settings.tracking_token_days,
     )
     key_id = token.split("_", 2)[1]
-    expires = tracking_expiry(row.date, settings.tracking_token_days)
+    key = session.get(ApiKey, key_id)
     return {
         "id": key_id,
         "role": "customer",
         "zone": None,
         "resource": job_id,
         "key": token,
-        "expires_at": expires,
+        "expires_at": key.expires_at if key is not None else None,
     }
 
 
