@@ -12,13 +12,14 @@ from onestop import __version__
 from onestop.dispatch.schema import PlanRequestIn
 from pydantic.json_schema import models_json_schema
 
+from .authgate import AuthGate
 from .db import make_engine, migrate, session_factory, session_scope
 from .deps import PrincipalCache
 from .errors import BodyGuard, document_problems, install_handlers, plain_tuples
 from .fastpath import RouteFastPath
 from .routes import v1_router
 from .schemas import StoredPlanIn
-from .security import ensure_bootstrap
+from .security import disable_bootstrap, ensure_bootstrap
 from .settings import Settings, get_settings
 from .worker import EmbeddedExecutor, Executor, ExternalExecutor
 
@@ -44,9 +45,11 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         migrate(engine)
         sessions = session_factory(engine)
-        if settings.bootstrap_key:
-            with session_scope(sessions) as s:
+        with session_scope(sessions) as s:
+            if settings.bootstrap_key:
                 ensure_bootstrap(s, settings.bootstrap_key)
+            elif disable_bootstrap(s):
+                log.warning("ONESTOP_BOOTSTRAP_KEY is unset: the bootstrap key is revoked")
         app.state.engine = engine
         app.state.sessions = sessions
         runner = executor
@@ -110,6 +113,8 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         max_depth=settings.max_json_depth,
         max_string=settings.max_string_chars,
     )
+    # before the body is read: an unauthenticated request is answered 401 unread (authgate)
+    app.add_middleware(AuthGate)
     # outermost: a verified app's own route fetch skips everything below (see fastpath)
     app.add_middleware(RouteFastPath)
     return app

@@ -44,8 +44,8 @@ def run(
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop serve", description="Run the OneStop HTTP API.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``onestop serve`` and ``python -m onestop.api.serve`` alike."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
@@ -54,10 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave plan runs to separate `onestop worker` processes",
     )
-    args = parser.parse_args(argv)
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Check the settings (a short ``ONESTOP_BOOTSTRAP_KEY`` is refused here, in one line),
+    then serve."""
+    from .commands import load_settings
+
+    load_settings()
     return run(
         args.host, args.port, workers=args.workers, embedded_worker=False if args.no_embedded_worker else None
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .commands import standalone
+
+    return standalone("onestop serve", "Run the OneStop HTTP API.", add_arguments, run_args, argv)
 
 
 if __name__ == "__main__":

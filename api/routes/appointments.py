@@ -20,6 +20,7 @@ from ..deps import DispatcherDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, validation_problem
 from ..models import RUN_SUCCEEDED, Job, PlanRun, PublishedPlan, utcnow
 from ..schemas import Zone
+from ..travel_policy import stored_travel_problem
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 
@@ -124,6 +125,9 @@ def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: Di
     data = living.run_data(session, run.id)
     assert data is not None
     request, plan = data
+    travel = stored_travel_problem(request, settings)
+    if travel is not None:
+        raise travel
     at = _at(body.at, request)
     job = _job_dict(body.job)
     answer = None
@@ -137,7 +141,7 @@ def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: Di
 
 
 @router.post("", status_code=201, response_model=BookOut, summary="Book a window and insert the job")
-def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
+def book_job(body: BookIn, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
     """On the live plan's day the job is inserted where the quote found room and the new plan
     version is published at once (nothing else moves); on a later day it is stored for that day's plan."""
     require_dispatcher(who, body.zone)
@@ -184,6 +188,9 @@ def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
             )
         assert run is not None
         base_request, base_plan = living.run_data(session, run.id)  # type: ignore[misc]
+        travel = stored_travel_problem(base_request, settings)
+        if travel is not None:
+            raise travel
         try:
             new_request, new_plan = book(base_request, base_plan, job, window, at=_at(body.at, base_request))
         except BookingError as exc:

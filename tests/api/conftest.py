@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from onestop.api import Settings, create_app
 
-BOOTSTRAP = "test-bootstrap-key"
+BOOTSTRAP = "test-bootstrap-key-at-least-32-characters"
 AUTH = {"Authorization": f"Bearer {BOOTSTRAP}"}
 
 

@@ -24,7 +24,7 @@ def test_serve_answers_over_http(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-        "ONESTOP_BOOTSTRAP_KEY": "served-key",
+        "ONESTOP_BOOTSTRAP_KEY": "served-key-with-at-least-32-characters",
         "ONESTOP_WARM_SOLVER": "false",
     }
     log = tmp_path / "serve.log"
@@ -45,7 +45,7 @@ def test_serve_answers_over_http(tmp_path):
 
         wait_for(_up, timeout=30, interval=0.2, what="the server to listen")
         assert httpx.get(f"{base}/docs").status_code == 200
-        headers = {"Authorization": "Bearer served-key"}
+        headers = {"Authorization": "Bearer served-key-with-at-least-32-characters"}
         made = httpx.post(f"{base}/v1/depots", json=DEPOTS[0], headers=headers)
         assert made.status_code == 201, made.text
         refused = httpx.get(f"{base}/v1/depots")
