@@ -3,7 +3,9 @@ heartbeat while it solves, store the outcome. ``onestop worker`` runs this loop 
 the server runs it in a thread beside itself (the embedded default).
 
 A run is claimed by one conditional UPDATE (``status='queued'`` or an expired lease), after
-``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no run is solved twice at once. A run
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no run is solved twice at once. Lease
+instants are the database's clock (``db_epoch``: ``now()`` / ``julianday('now')`` inside the
+UPDATE), never a worker's own, so workers on hosts with skewed clocks agree on expiry. A run
 whose worker died is taken again once its lease expires; after ``max_attempts`` it fails.
 """
 
@@ -28,7 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import is_sqlite, make_engine, migrate, session_factory, session_scope
+from .db import db_epoch, is_sqlite, make_engine, migrate, session_factory, session_scope
 from .models import (
     RUN_CANCELLED,
     RUN_FAILED,
@@ -198,10 +200,9 @@ class Worker:
 
     def claim(self) -> str | None:
         """Take one queued run, or a running one whose lease expired."""
-        now = time.time()
         claimable = or_(
             PlanRun.status == RUN_QUEUED,
-            (PlanRun.status == RUN_RUNNING) & (PlanRun.lease_expires_at < now),
+            (PlanRun.status == RUN_RUNNING) & (PlanRun.lease_expires_at < db_epoch()),
         )
         with session_scope(self.sessions) as s:
             query = select(PlanRun.id).where(claimable).order_by(PlanRun.created_at).limit(4)
@@ -214,7 +215,7 @@ class Worker:
                     .values(
                         status=RUN_RUNNING,
                         lease_owner=self.owner,
-                        lease_expires_at=now + self.settings.lease_s,
+                        lease_expires_at=db_epoch() + self.settings.lease_s,
                         attempts=PlanRun.attempts + 1,
                         started_at=utcnow(),
                         phase="claimed",
@@ -346,7 +347,7 @@ class Worker:
         self._finish(run_id, RUN_FAILED, error=_error(kind, titles.get(kind, kind), message.get("errors")))
 
     def _heartbeat(self, run_id: str, progress: tuple[str, float, int | None] | None) -> str:
-        values: dict[str, Any] = {"lease_expires_at": time.time() + self.settings.lease_s}
+        values: dict[str, Any] = {"lease_expires_at": db_epoch() + self.settings.lease_s}
         if progress is not None:
             values.update(phase=progress[0], progress=round(progress[1], 4))
             if progress[2] is not None:

@@ -11,9 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from apitools import assert_valid_plan, ok, wait_for, wait_run, whole_request
 from conftest import AUTH, settings_for
-from onestop.api.db import make_engine, migrate, session_factory
+from onestop.api.db import db_epoch, make_engine, migrate, session_factory
 from onestop.api.models import PlanRun
 from onestop.api.worker import Worker
+from sqlalchemy import select, update
 
 
 def _start_worker(db_url: str, log_path) -> subprocess.Popen:
@@ -57,8 +58,10 @@ def test_killed_worker_run_is_taken_up_again(make_client, db_url, tmp_path):
     assert_valid_plan(request, run["plan"])
 
 
-def test_one_run_is_claimed_by_one_worker(db_url):
-    """Workers racing for one queued run: exactly one gets it; an unexpired lease keeps it."""
+def test_one_run_is_claimed_by_one_worker(db_url, monkeypatch):
+    """Workers racing for one queued run: exactly one gets it; an unexpired lease keeps it,
+    even against a worker whose own clock runs an hour ahead (leases are judged by the
+    database's clock); once the database says the lease is over, another worker takes it."""
     engine = make_engine(db_url)
     migrate(engine)
     sessions = session_factory(engine)
@@ -74,13 +77,21 @@ def test_one_run_is_claimed_by_one_worker(db_url):
                 cancel_requested=False,
             )
         )
-    settings = settings_for(db_url, lease_s=0.5)
+    settings = settings_for(db_url, lease_s=60)
     workers = [Worker(sessions, settings, owner=f"w{i}") for i in range(6)]
     with ThreadPoolExecutor(6) as pool:
         claims = list(pool.map(lambda w: w.claim(), workers))
     assert sorted(c for c in claims if c) == ["r1"]
+    with sessions() as s:
+        expires, db_now = s.execute(select(PlanRun.lease_expires_at, db_epoch()).where(PlanRun.id == "r1")).one()
+    assert 55 <= expires - db_now <= 60  # the database's clock plus the lease
     assert all(w.claim() is None for w in workers)  # leased, not expired
-    time.sleep(0.6)
+    skewed = time.time() + 3600.0
+    monkeypatch.setattr(time, "time", lambda: skewed)  # this host's clock is an hour fast
+    assert all(w.claim() is None for w in workers)
+    monkeypatch.undo()
+    with sessions.begin() as s:  # the lease runs out by the database's clock
+        s.execute(update(PlanRun).where(PlanRun.id == "r1").values(lease_expires_at=db_epoch() - 1.0))
     winner = next(w for w, c in zip(workers, claims, strict=True) if c)
     other = next(w for w in workers if w is not winner)
     assert other.claim() == "r1"  # the lease expired: taken over
