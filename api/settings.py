@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     idempotency_ttl_s
         How long an ``Idempotency-Key``'s first answer is replayed (default a day); a retry
         after that is a new request, and older records are deleted.
+    stream_limit_per_key
+        Open live streams one key may hold in one server process; one more answers 429.
+    events_per_minute_per_key, quotes_per_minute_per_key
+        Events (``POST /v1/events``) and quotes (``POST /v1/appointments/quote``) one key may
+        send a minute (that many at once, then evenly); past it 429 with ``Retry-After``.
     dask_scheduler
         When set, plan runs go to a Dask distributed cluster, one run (a day of one zone) per
         task, instead of the embedded worker: ``tcp://host:8786``, or ``local`` / ``local:N``
@@ -68,6 +73,9 @@ class Settings(BaseSettings):
     max_string_chars: int = Field(default=100_000, ge=100)
     db_pool_size: int = Field(default=20, ge=1)
     idempotency_ttl_s: float = Field(default=86_400.0, gt=0)
+    stream_limit_per_key: int = Field(default=20, ge=1)
+    events_per_minute_per_key: int = Field(default=3000, ge=1)
+    quotes_per_minute_per_key: int = Field(default=600, ge=1)
     dask_scheduler: str | None = Field(default=None, min_length=5, max_length=500)
 
 

@@ -524,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
         "default ONESTOP_DASK_SCHEDULER",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .logs import setup_logging
+
+    setup_logging("INFO")
     return run(
         database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once, dask=args.dask
     )
