@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         Seconds between a worker's looks for queued runs when nobody wakes it.
     max_attempts
         A run whose worker died this many times is failed instead of retried.
+    store_retry_s
+        How long a worker keeps a finished run's outcome and retries storing it while the
+        database is away (default an hour), instead of failing the run or solving it again.
     max_solve_s
         A run without ``options.time_limit_s`` is stopped (failed) after 1.5 × this + 120 s.
     timezone
@@ -67,6 +70,7 @@ class Settings(BaseSettings):
     poll_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     max_solve_s: float = Field(default=3600.0, gt=0)
+    store_retry_s: float = Field(default=3600.0, gt=0)
     timezone: str = "UTC"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)

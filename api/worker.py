@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import db_epoch, is_sqlite, make_engine, migrate, session_factory, session_scope
@@ -148,6 +149,8 @@ class Worker:
         self._stop = threading.Event()
         self._spare: _Child | None = None
         self._sqlite = is_sqlite(sessions.kw["bind"])
+        #: The run whose outcome is in hand but not yet stored (the database is away).
+        self.pending: str | None = None
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -372,7 +375,51 @@ class Worker:
         then: Callable[[Session, str], None] | None = None,
     ) -> bool:
         """Store the outcome if this worker still holds the run; ``then(session, run_id)`` runs
-        in the same transaction (a publish: nobody sees the run succeeded but not published)."""
+        in the same transaction (a publish: nobody sees the run succeeded but not published).
+
+        A solved plan is worth more than the attempt it took: while the database is away the
+        outcome is kept here and the write retried (backoff up to 5 s, for at most
+        ``store_retry_s``, or until the worker stops), instead of failing the run or leaving it
+        to be solved again after its lease. Once a write has failed, the outcome is stored if
+        the run is still running, whoever holds its lease by then (a worker that claimed it
+        meanwhile finds its lease lost and stops)."""
+        deadline = time.monotonic() + self.settings.store_retry_s
+        pause = 0.25
+        failed = False
+        try:
+            while True:
+                try:
+                    return self._write(
+                        run_id, status, plan=plan, error=error, violations=violations, best=best,
+                        request=request, then=then, any_owner=failed,
+                    )
+                except DBAPIError as exc:
+                    if not _database_away(exc) or self._stop.is_set() or time.monotonic() > deadline:
+                        raise
+                    if not failed:
+                        log.warning("run %s: the database is away; keeping the outcome (%s), retrying",
+                                    run_id, status)
+                    failed = True
+                    self.pending = run_id
+                    self._stop.wait(pause)
+                    pause = min(5.0, pause * 2)
+        finally:
+            self.pending = None
+
+    def _write(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        plan: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+        violations: dict[str, Any] | None,
+        best: int | None,
+        request: dict[str, Any] | None,
+        then: Callable[[Session, str], None] | None,
+        any_owner: bool,
+    ) -> bool:
+        """One try of ``_finish``'s write."""
         values: dict[str, Any] = {
             "status": status,
             "finished_at": utcnow(),
@@ -392,12 +439,11 @@ class Worker:
             values["best_objective"] = best
         if request is not None:
             values["request"] = request
+        held = PlanRun.status == RUN_RUNNING
+        if not any_owner:
+            held = held & (PlanRun.lease_owner == self.owner)
         with session_scope(self.sessions) as s:
-            done = s.execute(
-                update(PlanRun)
-                .where(PlanRun.id == run_id, PlanRun.lease_owner == self.owner, PlanRun.status == RUN_RUNNING)
-                .values(**values)
-            ).rowcount
+            done = s.execute(update(PlanRun).where(PlanRun.id == run_id, held).values(**values)).rowcount
             if done:
                 s.add(Event(kind=f"run_{status}", run_id=run_id))
                 if then is not None:
@@ -405,6 +451,8 @@ class Worker:
                     then(s, run_id)
         if done and violations and violations.get("items"):
             log.warning("run %s: the plan breaks %d rules", run_id, len(violations["items"]))
+        if any_owner:
+            log.info("run %s: the outcome (%s) was stored once the database was back", run_id, status)
         return bool(done)
 
     def _release(self, run_id: str) -> None:
@@ -421,6 +469,14 @@ class Worker:
                     phase=None,
                 )
             )
+
+
+def _database_away(exc: DBAPIError) -> bool:
+    """The database could not be reached or dropped the connection (worth retrying), as opposed
+    to a statement it refused."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _publish_if_asked(s: Session, run_id: str) -> None:
