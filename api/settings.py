@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         Seconds between a worker's looks for queued runs when nobody wakes it.
     max_attempts
         A run whose worker died this many times is failed instead of retried.
+    store_retry_s
+        How long a worker keeps a finished run's outcome and retries storing it while the
+        database is away (default an hour), instead of failing the run or solving it again.
     max_solve_s
         A run without ``options.time_limit_s`` is stopped (failed) after 1.5 × this + 120 s.
     timezone
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
     idempotency_ttl_s
         How long an ``Idempotency-Key``'s first answer is replayed (default a day); a retry
         after that is a new request, and older records are deleted.
+    stream_limit_per_key
+        Open live streams one key may hold in one server process; one more answers 429.
+    events_per_minute_per_key, quotes_per_minute_per_key
+        Events (``POST /v1/events``) and quotes (``POST /v1/appointments/quote``) one key may
+        send a minute (that many at once, then evenly); past it 429 with ``Retry-After``.
     dask_scheduler
         When set, plan runs go to a Dask distributed cluster, one run (a day of one zone) per
         task, instead of the embedded worker: ``tcp://host:8786``, or ``local`` / ``local:N``
@@ -91,12 +99,16 @@ class Settings(BaseSettings):
     poll_s: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     max_solve_s: float = Field(default=3600.0, gt=0)
+    store_retry_s: float = Field(default=3600.0, gt=0)
     timezone: str = "UTC"
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)
     max_string_chars: int = Field(default=100_000, ge=100)
     db_pool_size: int = Field(default=20, ge=1)
     idempotency_ttl_s: float = Field(default=86_400.0, gt=0)
+    stream_limit_per_key: int = Field(default=20, ge=1)
+    events_per_minute_per_key: int = Field(default=3000, ge=1)
+    quotes_per_minute_per_key: int = Field(default=600, ge=1)
     dask_scheduler: str | None = Field(default=None, min_length=5, max_length=500)
 
     @field_validator("bootstrap_key")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from .. import crud, living
 from ..deps import DispatcherDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, validation_problem
+from ..limits import QuoteLimit
 from ..models import RUN_SUCCEEDED, Job, PlanRun, PublishedPlan, utcnow
 from ..schemas import Zone
 from ..travel_policy import stored_travel_problem
@@ -115,7 +116,12 @@ def _job_dict(job: AppointmentJob) -> dict[str, Any]:
     return out
 
 
-@router.post("/quote", response_model=QuoteOut, summary="Feasible 2-hour windows for a new job")
+@router.post(
+    "/quote",
+    response_model=QuoteOut,
+    summary="Feasible 2-hour windows for a new job",
+    dependencies=[QuoteLimit],
+)
 def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
     """Windows today (after ``at``) and on the next days, each feasible or not, with the travel it
     adds, checked against the live (published) plan; urgent jobs get the earliest one at once."""
