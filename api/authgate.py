@@ -11,11 +11,24 @@ body is received. The verified principal travels in the ASGI scope, so the route
 from __future__ import annotations
 
 import json
+import logging
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .deps import SCOPE_KEY, principal_for
 from .errors import PROBLEM_JSON, Problem
+
+log = logging.getLogger(__name__)
+
+#: The answer while the database is away (the same the routes give).
+DATABASE_AWAY = Problem(
+    503,
+    "Database unavailable",
+    "the database did not answer; retry shortly",
+    kind="database-unavailable",
+    headers={"Retry-After": "2"},
+)
 
 #: Paths that need a key; /healthz, /docs and /openapi.json stay open.
 PROTECTED_PREFIX = "/v1"
@@ -42,6 +55,13 @@ class AuthGate:
             principal = await principal_for(scope["app"], header)
         except Problem as problem:
             await _answer(scope, send, problem)
+            return
+        except DBAPIError as exc:
+            # the key could not be looked up: the database is away, as the routes say it (503)
+            if not isinstance(exc, OperationalError | InterfaceError) and not exc.connection_invalidated:
+                raise
+            log.warning("database unavailable while checking a key on %s: %s", path, exc.orig)
+            await _answer(scope, send, DATABASE_AWAY)
             return
         scope[SCOPE_KEY] = principal
         await self.app(scope, receive, send)
