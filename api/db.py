@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Float, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,31 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class db_epoch(FunctionElement[float]):  # noqa: N801 (reads as the SQL function it is)
+    """The database's clock in seconds since 1970, for leases: every worker compares against one
+    clock (the server's), so hosts whose clocks are skewed cannot both hold a run."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(db_epoch, "postgresql")
+def _db_epoch_pg(element: db_epoch, compiler: object, **kw: object) -> str:
+    # now() is the transaction's start: claims and heartbeats are short transactions of their own
+    return "CAST(EXTRACT(EPOCH FROM now()) AS DOUBLE PRECISION)"
+
+
+@compiles(db_epoch, "sqlite")
+def _db_epoch_sqlite(element: db_epoch, compiler: object, **kw: object) -> str:
+    # julianday('now') is CURRENT_TIMESTAMP as a day number, to the millisecond
+    return "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+@compiles(db_epoch)
+def _db_epoch_default(element: db_epoch, compiler: object, **kw: object) -> str:
+    return "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS DOUBLE PRECISION)"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

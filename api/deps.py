@@ -12,14 +12,14 @@ import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from .errors import Problem, forbidden
-from .security import Principal, authenticate
+from .security import BOOTSTRAP_ID, Principal, authenticate
 from .settings import Settings
 
 #: Seconds a verified key stays trusted in this process (revocations here apply at once).
@@ -63,7 +63,7 @@ class PrincipalCache:
 
     def get(self, token: str) -> Principal | None:
         hit = self._items.get(self.digest(token))
-        if hit is None or hit[1] < time.monotonic():
+        if hit is None or hit[1] < time.monotonic() or hit[0].expired(time.time()):
             return None
         return hit[0]
 
@@ -83,27 +83,44 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _lookup(request: Request, token: str) -> Principal | None:
-    with request.app.state.sessions() as session:
+def _lookup(app: Any, token: str) -> Principal | None:
+    with app.state.sessions() as session:
         return authenticate(session, token)
 
 
-async def get_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization")
+#: Where ``AuthGate`` leaves the principal it verified, for ``get_principal``.
+SCOPE_KEY = "onestop.principal"
+
+
+async def principal_for(app: Any, header: str | None) -> Principal:
+    """The principal behind an ``Authorization`` header, or a 401 ``Problem``.
+
+    Used by ``AuthGate`` before the body is read and by ``get_principal`` otherwise. The
+    bootstrap key works only while ``ONESTOP_BOOTSTRAP_KEY`` is set in this process.
+    """
     if not header:
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("the Authorization header must be 'Bearer <key>'")
-    cache: PrincipalCache = request.app.state.principals
+    cache: PrincipalCache = app.state.principals
     principal = cache.get(token)
     if principal is None:
-        principal = await run_in_threadpool(_lookup, request, token)
+        principal = await run_in_threadpool(_lookup, app, token)
         if principal is None:
             raise _unauthorized("the API key is not valid")
         cache.put(token, principal)
+    if principal.key_id == BOOTSTRAP_ID and not app.state.settings.bootstrap_key:
+        raise _unauthorized("the API key is not valid")
     return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    verified = request.scope.get(SCOPE_KEY)
+    if isinstance(verified, Principal):
+        return verified
+    return await principal_for(request.app, request.headers.get("authorization"))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

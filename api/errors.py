@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from onestop.dispatch.errors import RequestError, format_loc
 from onestop.geodata import ProviderUnavailable, TravelDataError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -184,8 +184,15 @@ def install_handlers(app: FastAPI) -> None:
         detail = "the change conflicts with stored data (made at the same time by another request?); retry"
         return problem_response(Problem(409, "Conflict", detail, kind="conflict"), request)
 
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # a dropped connection (server restarted) or a driver that lost it is 503 as well
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return await _database_down(request, exc)
+        return await _internal(request, exc)
+
     @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+    async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         problem = Problem(
             503,

@@ -8,21 +8,70 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from onestop import __version__
 from onestop.dispatch.schema import PlanRequestIn
 from pydantic.json_schema import models_json_schema
 
+from .authgate import AuthGate
 from .db import make_engine, migrate, session_factory, session_scope
 from .deps import PrincipalCache
 from .errors import BodyGuard, document_problems, install_handlers, plain_tuples
 from .fastpath import RouteFastPath
 from .routes import v1_router
 from .schemas import StoredPlanIn
-from .security import ensure_bootstrap
+from .security import disable_bootstrap, ensure_bootstrap
 from .settings import Settings, get_settings
 from .worker import EmbeddedExecutor, Executor, ExternalExecutor
 
 log = logging.getLogger(__name__)
+
+#: Function names shared by the generic resource routes; their path says what they act on.
+_GENERIC = {"create", "list", "read", "replace", "remove"}
+#: The security scheme every /v1 operation takes: an API key as a bearer token.
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "an API key (`onestop keys create`, or a job's customer tracking token)",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """A readable, stable operation id in camelCase: ``postEvent``, ``listDepots``, ``readDepot``
+    (FastAPI's default, ``post_event_v1_events_post``, repeats the path and method)."""
+    name = route.name.strip("_")
+    if name in _GENERIC:
+        noun = route.path.split("/")[2] if route.path.startswith("/v1/") else route.path.strip("/")
+        noun = noun if name == "list" or not noun.endswith("s") else noun[:-1]
+        name = f"{name}_{noun}"
+    first, *rest = name.replace("-", "_").split("_")
+    return first + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+#: Operations under a per-key limit (``api/limits.py``): they may answer 429.
+LIMITED = {"postEvent", "quoteJob", "dispatcherStream", "jobStream"}
+
+
+def secure_operations(schema: dict) -> dict:
+    """Declares the bearer scheme and puts it on every /v1 operation (Swagger's Authorize button);
+    documents the 429 of the operations under a per-key limit."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = BEARER
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            op["security"] = [{"bearerAuth": []}]
+            if op.get("operationId") in LIMITED:
+                op.setdefault("responses", {})["429"] = {
+                    "description": "Past this key's limit; retry after `Retry-After` seconds",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                }
+    return schema
 
 
 def create_app(settings: Settings | None = None, *, executor: Executor | None = None) -> FastAPI:
@@ -44,9 +93,11 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         migrate(engine)
         sessions = session_factory(engine)
-        if settings.bootstrap_key:
-            with session_scope(sessions) as s:
+        with session_scope(sessions) as s:
+            if settings.bootstrap_key:
                 ensure_bootstrap(s, settings.bootstrap_key)
+            elif disable_bootstrap(s):
+                log.warning("ONESTOP_BOOTSTRAP_KEY is unset: the bootstrap key is revoked")
         app.state.engine = engine
         app.state.sessions = sessions
         runner = executor
@@ -81,6 +132,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         lifespan=lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.principals = PrincipalCache()
@@ -100,7 +152,7 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
             ref_template="#/components/schemas/{model}",
         )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
-        app.openapi_schema = plain_tuples(document_problems(schema))
+        app.openapi_schema = plain_tuples(document_problems(secure_operations(schema)))
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -110,6 +162,8 @@ def create_app(settings: Settings | None = None, *, executor: Executor | None = 
         max_depth=settings.max_json_depth,
         max_string=settings.max_string_chars,
     )
+    # before the body is read: an unauthenticated request is answered 401 unread (authgate)
+    app.add_middleware(AuthGate)
     # outermost: a verified app's own route fetch skips everything below (see fastpath)
     app.add_middleware(RouteFastPath)
     return app

@@ -4,6 +4,7 @@ back into a v1 request unchanged) beside the columns that are filtered on."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -68,6 +69,11 @@ ROLES = ("dispatcher", "courier", "technician", "customer")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def new_uid() -> str:
+    """A row identity no client chooses (job ids are the client's and may come back)."""
+    return uuid.uuid4().hex
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -138,6 +144,9 @@ class Job(_Stamped, Base):
     resource_id: Mapped[str | None] = mapped_column(String(128), index=True)
     plan_run_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: This row's own identity: a customer token names it, so a job deleted and made again
+    #: under the same id is not the old token's job (migration 0007).
+    uid: Mapped[str | None] = mapped_column(String(32), default=new_uid)
 
 
 class IdempotencyRecord(Base):
@@ -209,13 +218,18 @@ class ApiKey(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     zone: Mapped[str | None] = mapped_column(String(64))
-    resource_id: Mapped[str | None] = mapped_column(String(128))
-    job_id: Mapped[str | None] = mapped_column(String(128))
+    resource_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(128), index=True)
     salt: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(128))
     label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: After this instant the key is refused (None: until revoked). Migration 0007.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: A customer key's job row (``jobs.uid``): the key reads that row only, not a later job
+    #: that reuses the id.
+    subject_uid: Mapped[str | None] = mapped_column(String(32))
 
 
 class Event(Base):

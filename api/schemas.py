@@ -185,6 +185,11 @@ class KeyCreate(BaseModel):
     zone: Zone | None = None
     resource: Id | None = None
     label: Annotated[str, StringConstraints(max_length=200)] | None = None
+    expires_at: dt.datetime | None = Field(
+        None,
+        description="when the key stops working (with a UTC offset); customer keys default to a few "
+        "days after their job's date, other keys to never",
+    )
 
 
 class KeyCreated(BaseModel):
@@ -193,6 +198,26 @@ class KeyCreated(BaseModel):
     zone: str | None
     resource: str | None
     key: str = Field(description="shown once; only a hash is stored")
+    expires_at: dt.datetime | None = None
+
+
+class KeyOut(BaseModel):
+    """A key as listed: what it may do and how long, never its secret or hash."""
+
+    id: str
+    role: str
+    zone: str | None
+    resource: str | None
+    job: str | None
+    label: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    active: bool
+
+
+class KeyPage(Page):
+    items: list[KeyOut]
 
 
 class ZoneCreate(BaseModel):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiKey, utcnow
+from .models import ROLES, ApiKey, Courier, Job, Technician, utcnow
 
 KEY_PREFIX = "os"
 BOOTSTRAP_ID = "bootstrap"
@@ -25,6 +27,11 @@ class Principal:
     zone: str | None = None
     resource_id: str | None = None
     job_id: str | None = None
+    #: Unix time after which the key is refused (None: until revoked); caches check it too.
+    expires_at: float | None = None
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def is_dispatcher(self) -> bool:
@@ -48,6 +55,14 @@ def split_token(token: str) -> tuple[str, str]:
     return BOOTSTRAP_ID, token
 
 
+def tracking_expiry(date: dt.date, days: float) -> dt.datetime:
+    """When a tracking token for a job on ``date`` stops working: ``days`` after that date ends
+    (counted in UTC, so a day's late evening in any zone is still covered). ``issue_key`` gives
+    a token made later than that ``days`` from its making."""
+    end_of_day = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return end_of_day + dt.timedelta(days=days)
+
+
 def issue_key(
     session: Session,
     *,
@@ -58,14 +73,41 @@ def issue_key(
     label: str | None = None,
     key_id: str | None = None,
     secret: str | None = None,
+    expires_at: dt.datetime | None = None,
+    tracking_days: float | None = None,
 ) -> str:
-    """Store a new key and return its token; only the hash is kept, so this is the one chance."""
+    """Store a new key and return its token; only the hash is kept, so this is the one chance.
+
+    A customer key is bound to its job's row (``jobs.uid``), which must exist; it expires at
+    ``expires_at`` or, when that is not given, ``tracking_days`` after the job's date.
+
+    Raises
+    ------
+    ValueError
+        Unknown role, a missing resource or job, an unknown job, an expiry in the past.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if role in ("courier", "technician") and not resource_id:
         raise ValueError(f"a {role} key needs a resource")
-    if role == "customer" and not job_id:
-        raise ValueError("a customer key needs a job")
+    subject_uid = None
+    if role == "customer":
+        if not job_id:
+            raise ValueError("a customer key needs a job")
+        job = session.get(Job, job_id)
+        if job is None:
+            raise ValueError(f"job {job_id!r} does not exist")
+        subject_uid = job.uid
+        if expires_at is None and tracking_days is not None:
+            # a token made late (for a past day's job) still gets its few days
+            expires_at = max(
+                tracking_expiry(job.date, tracking_days), utcnow() + dt.timedelta(days=tracking_days)
+            )
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise ValueError("the expiry needs a UTC offset")
+        if expires_at <= utcnow():
+            raise ValueError("the expiry is in the past")
     key_id = key_id or secrets.token_hex(8)
     secret = secret or secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
@@ -79,6 +121,8 @@ def issue_key(
             salt=salt,
             hash=_digest(salt, secret),
             label=label,
+            expires_at=expires_at,
+            subject_uid=subject_uid,
         )
     )
     return secret if key_id == BOOTSTRAP_ID else f"{KEY_PREFIX}_{key_id}_{secret}"
@@ -99,15 +143,28 @@ def ensure_bootstrap(session: Session, secret: str) -> None:
     issue_key(session, role="dispatcher", key_id=BOOTSTRAP_ID, secret=secret, label="bootstrap")
 
 
+def disable_bootstrap(session: Session) -> bool:
+    """Revoke the bootstrap key (``ONESTOP_BOOTSTRAP_KEY`` was removed); True if it was active."""
+    return revoke(session, BOOTSTRAP_ID)
+
+
 def authenticate(session: Session, token: str) -> Principal | None:
-    """The principal of a bearer token, or None when the token is unknown, wrong or revoked."""
+    """The principal of a bearer token, or None when the token is unknown, wrong, revoked,
+    expired, or a customer key whose job row is gone (or was replaced under the same id)."""
     key_id, secret = split_token(token)
     row = session.execute(select(ApiKey).where(ApiKey.id == key_id)).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.hash, _digest(row.salt, secret)):
         return None
-    return Principal(row.id, row.role, row.zone, row.resource_id, row.job_id)
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    if row.role == "customer":
+        uid = session.scalar(select(Job.uid).where(Job.id == row.job_id))
+        if uid is None or row.subject_uid is None or not hmac.compare_digest(uid, row.subject_uid):
+            return None
+    expires = row.expires_at.timestamp() if row.expires_at is not None else None
+    return Principal(row.id, row.role, row.zone, row.resource_id, row.job_id, expires)
 
 
 def revoke(session: Session, key_id: str) -> bool:
@@ -116,3 +173,36 @@ def revoke(session: Session, key_id: str) -> bool:
         return False
     row.revoked_at = utcnow()
     return True
+
+
+def revoke_subject(
+    session: Session, *, job_id: str | None = None, resource_id: str | None = None, roles: Sequence[str]
+) -> list[str]:
+    """Revoke every active key of a deleted job or resource; returns their ids (for caches)."""
+    target = ApiKey.job_id == job_id if job_id is not None else ApiKey.resource_id == resource_id
+    where = (target, ApiKey.role.in_(roles), ApiKey.revoked_at.is_(None))
+    ids = list(session.scalars(select(ApiKey.id).where(*where)))
+    if ids:
+        session.execute(update(ApiKey).where(ApiKey.id.in_(ids)).values(revoked_at=utcnow()))
+    return ids
+
+
+def keys_in_zone(zone: str | None) -> list[object]:
+    """SQL filters: the keys a dispatcher of ``zone`` may see and revoke (None: all of them).
+
+    A zone dispatcher manages the keys of its zone's people and customers: customer keys of
+    jobs in the zone, courier and technician keys of resources in the zone. Dispatcher keys,
+    its own included, belong to an all-zones dispatcher (or the CLI).
+    """
+    if zone is None:
+        return []
+    jobs = select(Job.id).where(Job.zone == zone)
+    couriers = select(Courier.id).where(Courier.zone == zone)
+    technicians = select(Technician.id).where(Technician.zone == zone)
+    return [
+        or_(
+            (ApiKey.role == "customer") & ApiKey.job_id.in_(jobs),
+            (ApiKey.role == "courier") & ApiKey.resource_id.in_(couriers),
+            (ApiKey.role == "technician") & ApiKey.resource_id.in_(technicians),
+        )
+    ]

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+
+from .logs import setup_logging
+
+#: Seconds uvicorn waits for open requests after SIGINT/SIGTERM before it cancels them. Live
+#: streams end at once (sse-starlette watches for shutdown); this bounds everything else.
+GRACEFUL_SHUTDOWN_S = 5.0
 
 
 def run(
-    host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, embedded_worker: bool | None = None
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    workers: int = 1,
+    embedded_worker: bool | None = None,
+    graceful_s: float = GRACEFUL_SHUTDOWN_S,
 ) -> int:
     """Serve the API until interrupted; migrations apply on start-up. Returns an exit code.
 
@@ -21,12 +31,15 @@ def run(
         environment and runs its own embedded plan worker unless that is turned off.
     embedded_worker
         Overrides ``ONESTOP_EMBEDDED_WORKER`` (False when ``onestop worker`` processes solve).
+    graceful_s
+        Longest wait for open requests on shutdown; the server stops within about this.
     """
     import uvicorn
 
     if embedded_worker is not None:
         os.environ["ONESTOP_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = setup_logging("INFO")
+    common = {"log_config": config, "access_log": False, "timeout_graceful_shutdown": graceful_s}
     if workers > 1:
         uvicorn.run(
             "onestop.api.main:create_app",
@@ -34,18 +47,17 @@ def run(
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
-            access_log=False,
+            **common,
         )
         return 0
     from .main import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(), host=host, port=port, **common)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop serve", description="Run the OneStop HTTP API.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``onestop serve`` and ``python -m onestop.api.serve`` alike."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
@@ -54,10 +66,23 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="leave plan runs to separate `onestop worker` processes",
     )
-    args = parser.parse_args(argv)
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Check the settings (a short ``ONESTOP_BOOTSTRAP_KEY`` is refused here, in one line),
+    then serve."""
+    from .commands import load_settings
+
+    load_settings()
     return run(
         args.host, args.port, workers=args.workers, embedded_worker=False if args.no_embedded_worker else None
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .commands import standalone
+
+    return standalone("onestop serve", "Run the OneStop HTTP API.", add_arguments, run_args, argv)
 
 
 if __name__ == "__main__":

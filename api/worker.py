@@ -3,7 +3,9 @@ heartbeat while it solves, store the outcome. ``onestop worker`` runs this loop 
 the server runs it in a thread beside itself (the embedded default).
 
 A run is claimed by one conditional UPDATE (``status='queued'`` or an expired lease), after
-``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no run is solved twice at once. A run
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no run is solved twice at once. Lease
+instants are the database's clock (``db_epoch``: ``now()`` / ``julianday('now')`` inside the
+UPDATE), never a worker's own, so workers on hosts with skewed clocks agree on expiry. A run
 whose worker died is taken again once its lease expires; after ``max_attempts`` it fails.
 """
 
@@ -24,9 +26,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import is_sqlite, session_scope
+from .db import db_epoch, is_sqlite, session_scope
 from .models import (
     RUN_CANCELLED,
     RUN_FAILED,
@@ -144,6 +147,8 @@ class Worker:
         self._stop = threading.Event()
         self._spare: _Child | None = None
         self._sqlite = is_sqlite(sessions.kw["bind"])
+        #: The run whose outcome is in hand but not yet stored (the database is away).
+        self.pending: str | None = None
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -196,10 +201,9 @@ class Worker:
 
     def claim(self) -> str | None:
         """Take one queued run, or a running one whose lease expired."""
-        now = time.time()
         claimable = or_(
             PlanRun.status == RUN_QUEUED,
-            (PlanRun.status == RUN_RUNNING) & (PlanRun.lease_expires_at < now),
+            (PlanRun.status == RUN_RUNNING) & (PlanRun.lease_expires_at < db_epoch()),
         )
         with session_scope(self.sessions) as s:
             query = select(PlanRun.id).where(claimable).order_by(PlanRun.created_at).limit(4)
@@ -212,7 +216,7 @@ class Worker:
                     .values(
                         status=RUN_RUNNING,
                         lease_owner=self.owner,
-                        lease_expires_at=now + self.settings.lease_s,
+                        lease_expires_at=db_epoch() + self.settings.lease_s,
                         attempts=PlanRun.attempts + 1,
                         started_at=utcnow(),
                         phase="claimed",
@@ -344,7 +348,7 @@ class Worker:
         self._finish(run_id, RUN_FAILED, error=_error(kind, titles.get(kind, kind), message.get("errors")))
 
     def _heartbeat(self, run_id: str, progress: tuple[str, float, int | None] | None) -> str:
-        values: dict[str, Any] = {"lease_expires_at": time.time() + self.settings.lease_s}
+        values: dict[str, Any] = {"lease_expires_at": db_epoch() + self.settings.lease_s}
         if progress is not None:
             values.update(phase=progress[0], progress=round(progress[1], 4))
             if progress[2] is not None:
@@ -369,7 +373,51 @@ class Worker:
         then: Callable[[Session, str], None] | None = None,
     ) -> bool:
         """Store the outcome if this worker still holds the run; ``then(session, run_id)`` runs
-        in the same transaction (a publish: nobody sees the run succeeded but not published)."""
+        in the same transaction (a publish: nobody sees the run succeeded but not published).
+
+        A solved plan is worth more than the attempt it took: while the database is away the
+        outcome is kept here and the write retried (backoff up to 5 s, for at most
+        ``store_retry_s``, or until the worker stops), instead of failing the run or leaving it
+        to be solved again after its lease. Once a write has failed, the outcome is stored if
+        the run is still running, whoever holds its lease by then (a worker that claimed it
+        meanwhile finds its lease lost and stops)."""
+        deadline = time.monotonic() + self.settings.store_retry_s
+        pause = 0.25
+        failed = False
+        try:
+            while True:
+                try:
+                    return self._write(
+                        run_id, status, plan=plan, error=error, violations=violations, best=best,
+                        request=request, then=then, any_owner=failed,
+                    )
+                except DBAPIError as exc:
+                    if not _database_away(exc) or self._stop.is_set() or time.monotonic() > deadline:
+                        raise
+                    if not failed:
+                        log.warning("run %s: the database is away; keeping the outcome (%s), retrying",
+                                    run_id, status)
+                    failed = True
+                    self.pending = run_id
+                    self._stop.wait(pause)
+                    pause = min(5.0, pause * 2)
+        finally:
+            self.pending = None
+
+    def _write(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        plan: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+        violations: dict[str, Any] | None,
+        best: int | None,
+        request: dict[str, Any] | None,
+        then: Callable[[Session, str], None] | None,
+        any_owner: bool,
+    ) -> bool:
+        """One try of ``_finish``'s write."""
         values: dict[str, Any] = {
             "status": status,
             "finished_at": utcnow(),
@@ -389,12 +437,11 @@ class Worker:
             values["best_objective"] = best
         if request is not None:
             values["request"] = request
+        held = PlanRun.status == RUN_RUNNING
+        if not any_owner:
+            held = held & (PlanRun.lease_owner == self.owner)
         with session_scope(self.sessions) as s:
-            done = s.execute(
-                update(PlanRun)
-                .where(PlanRun.id == run_id, PlanRun.lease_owner == self.owner, PlanRun.status == RUN_RUNNING)
-                .values(**values)
-            ).rowcount
+            done = s.execute(update(PlanRun).where(PlanRun.id == run_id, held).values(**values)).rowcount
             if done:
                 s.add(Event(kind=f"run_{status}", run_id=run_id))
                 if then is not None:
@@ -402,6 +449,8 @@ class Worker:
                     then(s, run_id)
         if done and violations and violations.get("items"):
             log.warning("run %s: the plan breaks %d rules", run_id, len(violations["items"]))
+        if any_owner:
+            log.info("run %s: the outcome (%s) was stored once the database was back", run_id, status)
         return bool(done)
 
     def _release(self, run_id: str) -> None:
@@ -418,6 +467,14 @@ class Worker:
                     phase=None,
                 )
             )
+
+
+def _database_away(exc: DBAPIError) -> bool:
+    """The database could not be reached or dropped the connection (worth retrying), as opposed
+    to a statement it refused."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 def _publish_if_asked(s: Session, run_id: str) -> None:

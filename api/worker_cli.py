@@ -60,8 +60,8 @@ def run(
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="onestop worker", description="Solve queued plan runs.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``onestop worker`` and ``python -m onestop.api.worker`` alike."""
     parser.add_argument("--database-url", help="overrides DATABASE_URL")
     parser.add_argument("--lease", type=float, help="lease seconds (default 30)")
     parser.add_argument("--poll", type=float, help="seconds between looks for work (default 1)")
@@ -72,11 +72,30 @@ def main(argv: list[str] | None = None) -> int:
         help="hand runs to a Dask cluster (tcp://host:8786, or local[:N] for N processes here); "
         "default ONESTOP_DASK_SCHEDULER",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run_args(args: argparse.Namespace) -> int:
+    from .commands import load_settings
+    from .logs import setup_logging
+
+    load_settings(database_url=args.database_url)  # one line of error for a bad setting
+    setup_logging(_level(args))
     return run(
         database_url=args.database_url, lease_s=args.lease, poll_s=args.poll, once=args.once, dask=args.dask
     )
+
+
+def _level(args: argparse.Namespace) -> str:
+    """The service logs INFO unless the command line says -v (DEBUG) or -q (WARNING)."""
+    if getattr(args, "verbose", False):
+        return "DEBUG"
+    return "WARNING" if getattr(args, "quiet", False) else "INFO"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .commands import standalone
+
+    return standalone("onestop worker", "Solve queued plan runs.", add_arguments, run_args, argv)
 
 
 if __name__ == "__main__":

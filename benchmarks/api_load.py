@@ -87,7 +87,7 @@ end
 """
 
 DATE = "2026-03-02"
-KEY = "bench-bootstrap-key"
+KEY = "bench-bootstrap-key-with-32-characters-or-more"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 

@@ -28,7 +28,7 @@ from onestop.api import Settings, create_app
 from onestop.dispatch.generate import generate_day
 from onestop.dispatch.validator import validate_plan
 
-KEY = "bench-bootstrap-key"
+KEY = "bench-bootstrap-key-with-32-characters-or-more"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 CUSTOMER = ("deliver", "install", "swap", "collect", "visit")
 

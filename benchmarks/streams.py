@@ -31,7 +31,7 @@ from sqlalchemy import event
 
 from benchmarks.api_load import free_port
 
-KEY = "bench-bootstrap-key"
+KEY = "bench-bootstrap-key-with-32-characters-or-more"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 

@@ -1,8 +1,9 @@
 """`onestop` command line: solve | validate | demo | matrix | bench (serve | worker | keys
 are added by ``onestop.cli``, which sits above the layers: dispatch never imports api).
 
-Exit codes: 0 success (a plan with unassigned jobs is a success), 2 bad input
-(one line naming the field), 1 internal error. Never a traceback.
+Exit codes: 0 success (a plan with unassigned jobs is a success), 1 internal error (and
+``validate`` / ``solve --check`` finding violations), 2 bad input (one line naming the field),
+3 travel provider unreachable, 130 interrupted. Never a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, NoReturn
 from .errors import RequestError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 3, 130
 MAX_REQUEST_BYTES = 200 * 1024 * 1024
 
 log = logging.getLogger("onestop")
@@ -158,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     limit = args.time_limit or request.get("options", {}).get("time_limit_s")
     n_res = len(request.get("technicians", [])) + len(request.get("couriers", []))
     _say(f"OneStop demo: {len(request['jobs'])} jobs, {n_res} resources, {request['date']}")
-    bar = _ProgressBar(float(limit or 10))
+    bar = _ProgressBar(float(limit or 10), enabled=not args.quiet)
     outcome = plan_day(request, time_limit_s=limit, on_progress=bar)
     plan = outcome.plan
     _write_json(str(out / "request.json"), request)
@@ -289,10 +291,29 @@ def _count(text: str) -> int:
     return v
 
 
+def add_common_options(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v/--verbose`` and ``-q/--quiet``, accepted before and after the subcommand alike.
+
+    On subcommands the defaults are suppressed so an option given before the subcommand is
+    not reset by the subcommand's parser; a parser that already has one keeps its own.
+    """
+    default: Any = False if top else argparse.SUPPRESS
+    for flags, dest, text in (
+        (("-v", "--verbose"), "verbose", "log what happens"),
+        (("-q", "--quiet"), "quiet", "no progress or summary, warnings only"),
+    ):
+        if any(f in parser._option_string_actions for f in flags):
+            continue
+        parser.add_argument(*flags, dest=dest, action="store_true", default=default, help=text)
+
+
 def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argparse.ArgumentParser:
     """The parser; ``extra_commands(subparsers)`` adds commands of outer layers (the service)."""
+    from onestop import __version__
+
     p = _Parser(prog="onestop", description="Plan and check a day of after-sales field work.")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    add_common_options(p, top=True)
+    p.add_argument("--version", action="version", version=f"onestop {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("solve", help="plan a day from a v1 request")
@@ -301,7 +322,6 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     s.add_argument("--preset", choices=["fast", "balanced", "quality"])
     s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds to search")
     s.add_argument("--check", action="store_true", help="validate the plan before exiting")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     s.set_defaults(func=cmd_solve)
 
     s = sub.add_parser("validate", help="check a plan against its request's hard rules")
@@ -314,7 +334,9 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--time-limit", type=_positive, metavar="S")
     s.add_argument("--travel", choices=["haversine", "osm"], default="haversine")
-    s.add_argument("--out", default="out/demo", help="folder for request, plan and pictures")
+    s.add_argument(
+        "-o", "--output", "--out", dest="out", default="out/demo", help="folder for request, plan, pictures"
+    )
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("matrix", help="travel times and distances between points")
@@ -331,6 +353,8 @@ def build_parser(extra_commands: Callable[[Any], None] | None = None) -> argpars
 
     if extra_commands is not None:
         extra_commands(sub)
+    for command in sub.choices.values():
+        add_common_options(command)
     return p
 
 
@@ -374,10 +398,10 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     except ProviderUnavailable as exc:
         _say(f"error: travel provider unavailable: {exc}")
-        return 3
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         _say("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the promise: never a traceback
         log.info("internal error", exc_info=True)
         _say(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")

@@ -65,9 +65,12 @@ def etas(
     """Arrival estimates for ``resource_id``'s stops after the last stop of a ``done`` job.
 
     The resource is taken to be at ``position`` at ``now`` (else at the place of its
-    last done stop, else its start). Each stop starts at the later of arrival and its
-    window's opening (depot stops at arrival); breaks still ahead are taken as
-    planned, or on the spot once their planned start has passed.
+    last done stop, else its start). Each customer stop starts at the later of arrival,
+    its window's opening and the end of the stop it waits for on another route (a split
+    delivery before its installation, an ``after`` link); a depot stop at the later of
+    arrival and its planned start; breaks still ahead are taken at their place, as
+    planned, or on the spot once their planned start has passed. On time, the ETAs are
+    the plan's own times (both follow ``routing.earliest_schedule``'s rule).
     """
     dp = parse_request(request)
     tb = dp.timebase
@@ -88,6 +91,14 @@ def etas(
     points = [tuple(here)] + [tuple(s["location"]) for s in ahead]
     model = travel_model_for(dp.options.travel)
     m = model.matrices([(float(p[0]), float(p[1])) for p in points]).durations_s
+    # work that waits for another route: a split installation for its delivery, an `after` job
+    # for its predecessor's customer stop (as planned: their ETAs are the other route's)
+    ends: dict[tuple[str, str], int] = {}
+    for r in plan.get("routes", []):
+        for st in r["stops"]:
+            if st.get("job") and st["type"] in _CUSTOMER:
+                t_end = tb.seconds_of(datetime.fromisoformat(st["end"]))
+                ends[(st["job"], st["type"])] = max(ends.get((st["job"], st["type"]), t_end), t_end)
     out: list[Eta] = []
     cur, at = t_now, 0
     for k, s in enumerate(ahead, start=1):
@@ -96,7 +107,9 @@ def etas(
         if s["type"] == "break":
             if tb.seconds_of(datetime.fromisoformat(s["end"])) <= t_now:
                 continue  # taken, or given up: either way behind us
-            cur = max(cur, planned) + length
+            # a break is taken at its place: where the previous stop was, or on arrival at the next
+            cur = max(cur + max(0, int(m[at, k])), planned) + length
+            at = k
             continue
         leg = int(m[at, k])
         at = k
@@ -105,16 +118,23 @@ def etas(
         window = None
         start = arrival
         late_by = 0
+        if s["type"] not in _CUSTOMER:
+            start = max(arrival, planned)  # a load waits for its planned time, at the depot
         if s["type"] in _CUSTOMER and job is not None:
+            ready = arrival
+            if s["type"] == "install" and s.get("crew") != "alone":
+                ready = max(ready, ends.get((job.id, "deliver"), ready))
+            if job.after is not None:
+                ready = max([ready] + [t for (j, _), t in ends.items() if j == job.after])
             wins = effective_windows(job, 10**9)
             # a window bounds the start of the work (DESIGN.md): the first one still open
-            fit = next(((a, b) for a, b in wins if arrival <= b), None)
+            fit = next(((a, b) for a, b in wins if ready <= b), None)
             if fit is not None:
-                start = max(arrival, fit[0])
+                start = max(ready, fit[0])
                 window = fit
             elif wins:
-                window = max((w for w in wins if w[0] <= arrival), default=wins[0], key=lambda w: w[1])
-                late_by = arrival - window[1]
+                window = max((w for w in wins if w[0] <= ready), default=wins[0], key=lambda w: w[1])
+                late_by = ready - window[1]
         cur = start + length
         out.append(
             Eta(

@@ -225,7 +225,8 @@ def build_plan(
     unassigned = list(exp.unassigned)
     left_out = [j for j in exp.planned_jobs if j not in planned]
     if left_out:
-        why = _left_out_details(problem, exp, set(left_out))
+        cut = {exp.tasks[i].job for i in result.timed_out}
+        why = _left_out_details(problem, exp, set(left_out), cut)
         unassigned += [Unassigned(j, NOT_SCHEDULED, why[j]) for j in left_out]
     order = {j.id: i for i, j in enumerate(problem.jobs)}
     unassigned.sort(key=lambda u: order.get(u.job, 0))
@@ -258,8 +259,14 @@ def build_plan(
     } | ({"warnings": list(exp.warnings)} if exp.warnings else {})
 
 
-def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) -> dict[str, str]:
-    """Why a job possible on its own is not planned: who could do it, and when."""
+def _left_out_details(
+    problem: DispatchProblem,
+    exp: Expansion,
+    jobs: set[str],
+    timed_out: set[str] | frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """Why a job possible on its own is not planned: who could do it, and when; or, for
+    a job the solver never finished trying (``timed_out``), that the time limit cut it."""
     who: dict[str, set[int]] = {j: set() for j in jobs}
     all_vehicles = set(range(len(exp.resources)))
     for node, task in zip(exp.problem.nodes, exp.tasks, strict=True):
@@ -280,6 +287,12 @@ def _left_out_details(problem: DispatchProblem, exp: Expansion, jobs: set[str]) 
         windows = effective_windows(by_id[job_id], 10**9)
         when = ", ".join(f"{tb.iso(a)[11:16]}–{tb.iso(b)[11:16]}" for a, b in windows if b < 10**9)
         when = f" in {when}" if when else ""
+        if job_id in timed_out:
+            out[job_id] = (
+                f"possible on its own, but the time limit ran out before the solver could place it "
+                f"(its {' and '.join(groups)} were not all tried); give a longer time_limit_s"
+            )
+            continue
         out[job_id] = (
             f"possible on its own, but its {' and '.join(groups)} "
             f"had no room for it{when} alongside the rest of the day"

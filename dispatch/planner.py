@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from onestop import geodata
-from onestop.routing import PRESETS, RoutingResult, SolverSettings, solve
+from onestop.routing import PRESETS, RoutingResult, SolverSettings, earliest_schedule, solve
 from onestop.routing.construct import construct
 
 from .errors import FieldError, RequestError
@@ -112,6 +112,8 @@ def plan_day(
         solution_limit=solution_limit or problem.options.solution_limit,
         on_solution=_on_solution,
     )
+    # every stop as early as the routes' order allows: what ETAs and customers expect
+    result = earliest_schedule(exp.problem, result)
     t_solve = time.monotonic() - began - t_matrix
 
     def _plan(found: RoutingResult, construction: str, status: str) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def _osm(opts: dict[str, Any]) -> TravelModel:
 
 
 def _osrm(opts: dict[str, Any]) -> TravelModel:
-    allowed = ("provider", "url", "profile", "timeout_s", "chunk", "parallel", "cache")
+    allowed = ("provider", "url", "profile", "timeout_s", "chunk", "parallel", "retries", "cache")
     _check_keys(opts, allowed, "osrm")
     if "url" not in opts:
         raise TravelDataError("url is required for the osrm provider.", "url")
@@ -119,6 +119,7 @@ def _osrm(opts: dict[str, Any]) -> TravelModel:
         timeout_s=_number(opts, "timeout_s", 30.0, lo=0.0, strict=True),
         chunk=_integer(opts, "chunk", 100),
         parallel=_integer(opts, "parallel", 4),
+        retries=opts.get("retries", 4),
     )
     return cached(model) if _boolean(opts, "cache", True) else model
 
@@ -148,7 +149,7 @@ def travel_model(options: dict[str, Any] | None) -> TravelModel:
         ``travel``, ``preset``, ... keys) is accepted too; its ``travel`` is used.
         ``osm`` takes ``extract`` (a path, or ``"bundled:helsinki"``), ``snap_m``,
         ``speed_factor``, ``access_speed_kmh``, ``snap_to``, ``cache``; ``osrm`` takes
-        ``url``, ``profile``, ``timeout_s``, ``chunk``, ``parallel``, ``cache``.
+        ``url``, ``profile``, ``timeout_s``, ``chunk``, ``parallel``, ``retries``, ``cache``.
 
     Returns
     -------

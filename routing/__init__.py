@@ -20,3 +20,4 @@ from .settings import DEFAULT_PRESET as DEFAULT_PRESET
 from .settings import PRESETS as PRESETS
 from .settings import SolverSettings as SolverSettings
 from .solve import solve as solve
+from .timing import earliest_schedule as earliest_schedule

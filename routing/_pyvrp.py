@@ -24,6 +24,14 @@ The translation:
   PyVRP's ``pickup``; a pair's +q/-q is the shipment's ``amount``.
 - ``max_stops`` becomes one more load dimension in which every counted single
   visit picks up 1 and the capacity is ``max_stops``.
+- Depot chains: a group of one option (load → visit, visit → unload, or load →
+  visit → unload, chained by pairs) whose load sits at every vehicle's start and
+  whose unload sits at every vehicle's end, both without windows, service or stop
+  count, is one client with ``delivery`` (the load's amount) and ``pickup`` (the
+  unload's): PyVRP's simultaneous pickup and delivery. When every vehicle starts
+  and ends at that one place, that place is also a reload depot, so PyVRP may
+  plan several trips as OneStop's couriers may; each trip comes back as its loads,
+  its visits in order, then its unloads.
 - Optional visits: ``required=False`` with ``prize = penalty``, so PyVRP's
   uncollected prizes equal OneStop's drop penalties. Groups whose options are
   all single nodes become mutually exclusive ``ClientGroup`` s, each member
@@ -111,11 +119,16 @@ def why_not(problem: RoutingProblem) -> list[str]:
         if node.allowed_vehicles is not None and not node.allowed_vehicles >= all_vehicles:
             out.append(f"node {i} allows only some vehicles")
 
-    paired = [n for pd in problem.pairs for n in pd]
+    chains = _chains(problem)
+    chained = {n for c in chains for n in (*c.pre, c.visit, *c.post)}
+    chain_groups = {c.group for c in chains}
+    paired = [n for pd in problem.pairs for n in pd if n not in chained]
     if len(set(paired)) != len(paired):
         out.append("a node sits in several pairs")
     paired_set = set(paired)
     for p, d in problem.pairs:
+        if p in chained:
+            continue
         q = _demand(problem, p)
         if any(x < 0 for x in q) or _demand(problem, d) != tuple(-x for x in q):
             out.append(f"pair ({p}, {d}) demands are not +q and -q")
@@ -124,14 +137,78 @@ def why_not(problem: RoutingProblem) -> list[str]:
         out.append("max_stops with paired nodes that count as stops")
     grouped: set[int] = set()
     for gi, g in enumerate(problem.groups):
+        if gi in chain_groups:
+            continue
         if any(len(opt) != 1 for opt in g.options):
             out.append(f"group {gi} has an option of several nodes")
         grouped.update(i for opt in g.options for i in opt)
     if grouped & paired_set:
         out.append("a paired node sits in a group")
     for i in problem.visits:
-        if i not in paired_set and any(x < 0 for x in _demand(problem, i)):
+        if i not in paired_set and i not in chained and any(x < 0 for x in _demand(problem, i)):
             out.append(f"node {i} drops off load it never picked up (negative demand)")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """A group that PyVRP serves as one client: depot-side nodes around one visit."""
+
+    group: int
+    pre: tuple[int, ...]  # the load at the start depot, or ()
+    visit: int
+    post: tuple[int, ...]  # the unload at the end depot, or ()
+
+
+def _chains(problem: RoutingProblem) -> list[_Chain]:
+    """Groups shaped as depot chains (see the module docstring); others are not listed."""
+    if not problem.vehicles:
+        return []
+    nodes = problem.nodes
+    starts = {nodes[v.start].location for v in problem.vehicles}
+    ends = {nodes[v.end].location for v in problem.vehicles}
+    if len(starts) != 1 or len(ends) != 1:
+        return []
+    start, end = next(iter(starts)), next(iter(ends))
+    pair_count: dict[int, int] = {}
+    for p, d in problem.pairs:
+        pair_count[p] = pair_count.get(p, 0) + 1
+        pair_count[d] = pair_count.get(d, 0) + 1
+    pairs = set(problem.pairs)
+    in_prec = {n for pr in problem.precedences for n in (pr.before, pr.after)}
+    zero = (0,) * len(problem.dimensions)
+
+    def depot_side(i: int, loc: int) -> bool:
+        nd = nodes[i]
+        anyone = nd.allowed_vehicles is None or len(nd.allowed_vehicles) == problem.num_vehicles
+        bare = not nd.windows and nd.service_s == 0 and not nd.counts_as_stop
+        return anyone and bare and nd.location == loc
+
+    out = []
+    for gi, g in enumerate(problem.groups):
+        if g.alternatives or not 2 <= len(g.nodes) <= 3 or in_prec.intersection(g.nodes):
+            continue
+        ids = g.nodes
+        if any((a, b) not in pairs for a, b in zip(ids, ids[1:], strict=False)):
+            continue
+        # the chain's own pairs only: the middle node in two, the ends in one
+        if any(pair_count.get(i, 0) != (2 if 0 < k < len(ids) - 1 else 1) for k, i in enumerate(ids)):
+            continue
+        if len(ids) == 3:
+            pre, visit, post = (ids[0],), ids[1], (ids[2],)
+        elif depot_side(ids[0], start):
+            pre, visit, post = (ids[0],), ids[1], ()
+        else:
+            pre, visit, post = (), ids[0], (ids[1],)
+        if not all(depot_side(i, start) for i in pre) or not all(depot_side(i, end) for i in post):
+            continue
+        q_in = _demand(problem, pre[0]) if pre else zero
+        q_out = _demand(problem, post[0]) if post else zero
+        if any(x < 0 for x in q_in) or any(x > 0 for x in q_out):
+            continue
+        if _demand(problem, visit) != tuple(-a - b for a, b in zip(q_in, q_out, strict=True)):
+            continue
+        out.append(_Chain(gi, pre, visit, post))
     return out
 
 
@@ -150,7 +227,7 @@ class _Model:
     """PyVRP data plus the maps back to problem indices."""
 
     data: Any
-    client_node: list[int]  # PyVRP client index -> node
+    client_node: list[tuple[tuple[int, ...], int, tuple[int, ...]]]  # client -> (loads, visit, unloads)
     shipment_nodes: list[tuple[int, int]]  # PyVRP shipment index -> (pickup, delivery)
     type_vehicles: list[list[int]]  # vehicle type -> problem vehicles
     prize_offset: int = 0  # PyVRP cost minus OneStop objective, whatever is served
@@ -179,10 +256,15 @@ def _build(problem: RoutingProblem) -> _Model:
     depots = [pyvrp.Depot(location=loc) for loc in depot_locs]
 
     group_of = problem.group_of()
-    paired = {n for pd in problem.pairs for n in pd}
-    singles = [i for i in problem.visits if i not in paired]
+    chains = _chains(problem)
+    chained = {n for c in chains for n in (*c.pre, c.visit, *c.post)}
+    pairs = [(p, d) for p, d in problem.pairs if p not in chained]
+    paired = {n for pd in pairs for n in pd}
+    singles = [i for i in problem.visits if i not in paired and i not in chained]
     client_of: dict[int, int] = {}
     clients = []
+    client_node: list[tuple[tuple[int, ...], int, tuple[int, ...]]] = []
+    zero = (0,) * len(problem.dimensions)
     offset = 0
     ex_groups: list[tuple[int, int]] = []  # (group index, PyVRP group index)
     for gi, g in enumerate(problem.groups):
@@ -202,6 +284,7 @@ def _build(problem: RoutingProblem) -> _Model:
         else:
             required, prize = node.penalty is None, node.penalty or 0
         client_of[i] = len(clients)
+        client_node.append(((), i, ()))
         clients.append(
             pyvrp.Client(
                 location=node.location,
@@ -214,6 +297,39 @@ def _build(problem: RoutingProblem) -> _Model:
                 group=group,
             )
         )
+    for c in chains:
+        node = nodes[c.visit]
+        early, late = node.windows[0] if node.windows else (0, _INT_MAX)
+        g = problem.groups[c.group]
+        q_in = _demand(problem, c.pre[0]) if c.pre else zero
+        q_out = _demand(problem, c.post[0]) if c.post else zero
+        client_node.append((c.pre, c.visit, c.post))
+        clients.append(
+            pyvrp.Client(
+                location=node.location,
+                delivery=load(q_in, 0),
+                pickup=load(tuple(-x for x in q_out), int(node.counts_as_stop)),
+                service_duration=node.service_s,
+                tw_early=early,
+                tw_late=late,
+                prize=g.penalty or 0,
+                required=g.penalty is None,
+            )
+        )
+    # a reload at the one depot is what OneStop's own load/unload stops allow
+    # mid-route; only where nothing else carries load PyVRP would reset there, and
+    # only when the fleet cannot carry the day in one trip each (else single trips
+    # spread the work over the fleet at the same distance)
+    fleet = [sum(v.capacity[d] for v in problem.vehicles) for d in range(len(problem.dimensions))]
+    out_total = [sum(_demand(problem, c.pre[0])[d] for c in chains if c.pre) for d in range(len(fleet))]
+    in_total = [-sum(_demand(problem, c.post[0])[d] for c in chains if c.post) for d in range(len(fleet))]
+    reload = (
+        any(max(a, b) > f for a, b, f in zip(out_total, in_total, fleet, strict=True))
+        and not pairs
+        and not stops_dim
+        and len(depot_locs) == 1
+        and not any(any(_demand(problem, i)) for i in singles)
+    )
     groups = []
     for gi, _ in ex_groups:
         g = problem.groups[gi]
@@ -223,7 +339,7 @@ def _build(problem: RoutingProblem) -> _Model:
             offset += (len(members) - 1) * g.penalty
 
     shipments = []
-    for p, d in problem.pairs:
+    for p, d in pairs:
         pn, dn = nodes[p], nodes[d]
         pe, pl = pn.windows[0] if pn.windows else (0, _INT_MAX)
         de, dl = dn.windows[0] if dn.windows else (0, _INT_MAX)
@@ -282,6 +398,7 @@ def _build(problem: RoutingProblem) -> _Model:
                 unit_distance_cost=1,
                 unit_duration_cost=0,
                 profile=profiles[(v.cost_per_m, v.cost_per_travel_s)],
+                reload_depots=[0] if reload else [],
             )
         )
     dur_mats = [np.maximum(dur, 0)] * len(dist_mats)
@@ -295,7 +412,7 @@ def _build(problem: RoutingProblem) -> _Model:
         groups=groups,
         shipments=shipments,
     )
-    return _Model(data, singles, list(problem.pairs), type_vehicles, offset, profiles)
+    return _Model(data, client_node, pairs, type_vehicles, offset, profiles)
 
 
 def _schedule(problem: RoutingProblem, vehicle: int, nodes: list[int]) -> VehicleRoute:
@@ -321,13 +438,24 @@ def _convert(problem: RoutingProblem, model: _Model, solution: Any) -> tuple[Rou
     routes = []
     for route in solution.routes():
         seq: list[int] = []
+        pre: list[int] = []
+        mid: list[int] = []
+        post: list[int] = []
         for act in route.schedule():
-            if act.type == pyvrp.ActivityType.CLIENT:
-                seq.append(model.client_node[act.idx])
+            if act.type == pyvrp.ActivityType.DEPOT:
+                # a trip ends (reload or end): its loads, its visits, its unloads
+                seq += pre + mid + post
+                pre, mid, post = [], [], []
+            elif act.type == pyvrp.ActivityType.CLIENT:
+                before, visit, after = model.client_node[act.idx]
+                pre += before
+                mid.append(visit)
+                post += after
             elif act.type == pyvrp.ActivityType.PICKUP:
-                seq.append(model.shipment_nodes[act.idx][0])
+                mid.append(model.shipment_nodes[act.idx][0])
             elif act.type == pyvrp.ActivityType.DELIVERY:
-                seq.append(model.shipment_nodes[act.idx][1])
+                mid.append(model.shipment_nodes[act.idx][1])
+        seq += pre + mid + post
         if not seq:
             continue
         t = route.vehicle_type()

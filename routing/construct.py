@@ -56,6 +56,12 @@ _NEG = -(1 << 62)
 _POS = 1 << 62
 #: Vehicles each part considers before widening to every allowed vehicle.
 NEAREST_VEHICLES = 40
+#: Above this many units the regret loop considers fewer vehicles per part (its cost per
+#: insertion grows with parts x candidates / vehicles), down to ``MIN_NEAREST``.
+REGRET_FULL_UNITS = 300
+MIN_NEAREST = 12
+#: Vehicles the cheap completion pass evaluates per part before looking further.
+GREEDY_NEAREST = 6
 _BIG_REGRET = 1 << 60
 
 
@@ -68,6 +74,7 @@ class _Part:
     allowed: list[int]  # usable vehicles allowed for every node, sorted
     allowed_all: list[int] = field(default_factory=list)  # the same, usable or not
     cand: list[int] = field(default_factory=list)  # vehicles considered now
+    near: list[int] = field(default_factory=list)  # the same, nearest first
     widened: bool = False
     stops: int = 0
     svc: int = 0
@@ -273,6 +280,10 @@ class _Builder:
             self.befores.setdefault(pr.after, []).append(pr.before)
             self.afters.setdefault(pr.before, []).append(pr.after)
         self.dropped_units: list[int] = []
+        #: Units the hard deadline left untried (not "no room": no time).
+        self.timed_out_units: list[int] = []
+        #: Cheap completion mode: a commit does not re-evaluate the other parts.
+        self.lazy = False
 
     # ------------------------------------------------------------------ time
     def earliest(self, u: int, a: int) -> int | None:
@@ -948,20 +959,28 @@ class _Builder:
             return
         starts = np.array(self.vstart, dtype=np.int64)
         dur = self._dur_arr
+        todo = sum(1 for u in self.units if not u.done)
+        # why: each insertion re-evaluates every part listing the changed route, about
+        # parts x k / vehicles of them; a smaller k on big days keeps that gentle
+        k_near = NEAREST_VEHICLES
+        if todo > REGRET_FULL_UNITS:
+            k_near = max(MIN_NEAREST, NEAREST_VEHICLES * REGRET_FULL_UNITS // todo)
         for p in self.parts:
-            if self.units[p.unit].done:
-                continue
-            if len(p.allowed) <= NEAREST_VEHICLES or nveh <= NEAREST_VEHICLES:
-                p.cand = list(p.allowed)
-                p.widened = True
+            if self.units[p.unit].done or not p.allowed:
                 continue
             locs = [self.loc[i] for i in p.nodes]
             al = np.array(p.allowed, dtype=np.int64)
             d = dur[np.ix_(starts[al], locs)].astype(np.float64)
             d[d < 0] = np.inf
             score = d.mean(axis=1)
-            idx = np.argsort(score, kind="stable")[:NEAREST_VEHICLES]
-            p.cand = sorted(int(al[i]) for i in idx)
+            order = np.argsort(score, kind="stable")
+            if len(p.allowed) <= k_near or nveh <= k_near:
+                p.cand = list(p.allowed)
+                p.widened = True
+                p.near = [int(al[i]) for i in order]
+                continue
+            p.near = [int(al[i]) for i in order[:k_near]]
+            p.cand = sorted(p.near)
         for pid, p in enumerate(self.parts):
             if self.units[p.unit].done:
                 continue
@@ -1048,13 +1067,21 @@ class _Builder:
         return True
 
     # --------------------------------------------------------------- main
-    def run(self, deadline: float | None) -> None:
+    def run(self, deadline: float | None, hard: float | None = None) -> None:
         self.build_units()
         self.pick_candidates()
-        self.insert_loop(deadline)
+        self.insert_loop(deadline, hard)
 
-    def insert_loop(self, deadline: float | None) -> None:
-        """Insert every unit not yet done, best regret first, or drop it."""
+    def insert_loop(self, deadline: float | None, hard: float | None = None) -> None:
+        """Insert every unit not yet done, best regret first, or drop it.
+
+        When ``deadline`` passes, the units left are placed by cheap cheapest
+        insertion (:meth:`_complete`) until ``hard``; ``hard`` None means the old
+        behaviour (drop the rest at ``deadline``). Units the hard deadline cuts
+        are listed in ``timed_out_units``.
+        """
+        if hard is None:
+            hard = deadline
         heap: list[tuple[object, ...]] = []
         for uid, unit in enumerate(self.units):
             if not unit.options and not unit.done:
@@ -1062,9 +1089,14 @@ class _Builder:
         for uid, unit in enumerate(self.units):
             if not unit.done and unit.waiting == 0:
                 self._activate(uid, heap)
+        cut = False
         while heap:
             if deadline is not None and time.perf_counter() > deadline:
-                log.info("construct: deadline reached, dropping the rest")
+                if hard is not None and hard <= deadline:
+                    log.info("insertion: deadline reached, the units left stay out of this pass")
+                    cut = True
+                    break
+                cut = not self._complete(heap, hard)
                 break
             item = heapq.heappop(heap)
             uid, ver = item[-2], item[-1]
@@ -1077,6 +1109,54 @@ class _Builder:
             if not unit.done:
                 unit.done = True
                 self.dropped_units.append(uid)
+                if cut:
+                    self.timed_out_units.append(uid)
+
+    def _complete(self, heap: list[tuple[object, ...]], hard: float | None) -> bool:
+        """Place the units still queued by cheapest insertion over their nearest vehicles.
+
+        Why: the regret loop re-evaluates every part near a changed route after each
+        insertion, which on a big day outlasts the budget; this pass evaluates only
+        the unit being placed (a few nearest vehicles, more if none fits), so its
+        cost grows linearly with the units left and the plan is always complete.
+        False when ``hard`` passed first.
+        """
+        left = sum(1 for u in self.units if not u.done)
+        log.info("construct: regret budget spent, placing the %d units left by cheapest insertion", left)
+        self.lazy = True
+        try:
+            while heap:
+                if hard is not None and time.perf_counter() > hard:
+                    log.warning("construct: hard deadline reached, %d units left untried",
+                                sum(1 for u in self.units if not u.done))
+                    return False
+                item = heapq.heappop(heap)
+                uid, ver = item[-2], item[-1]
+                unit = self.units[uid]
+                if unit.done or ver != unit.version:
+                    continue
+                unit.key = None
+                for opt in unit.options:
+                    for pid in opt:
+                        self._eval_near(pid)
+                if self.unit_key(uid) is None and self._widen(uid):
+                    pass  # _widen evaluated the new vehicles
+                self._try_insert(uid, heap)
+        finally:
+            self.lazy = False
+        return True
+
+    def _eval_near(self, pid: int) -> None:
+        """Fresh costs of part ``pid`` on its nearest vehicles: stop after
+        ``GREEDY_NEAREST`` evaluations once two feasible ones are known."""
+        p = self.parts[pid]
+        p.costs.clear()
+        p.reps.clear()
+        p.top = None
+        for seen, k in enumerate(p.near or p.cand):
+            if seen >= GREEDY_NEAREST and len(p.costs) >= 2:
+                break
+            self.eval_vehicle(pid, k)
 
     def _push(self, uid: int, heap: list[tuple[object, ...]]) -> None:
         unit = self.units[uid]
@@ -1108,8 +1188,10 @@ class _Builder:
                 p = self.parts[pid]
                 if not p.widened:
                     p.widened = True
-                    extra = [k for k in p.allowed if k not in set(p.cand)]
+                    have = set(p.cand)
+                    extra = [k for k in p.allowed if k not in have]
                     p.cand = list(p.allowed)
+                    p.near = [*p.near, *extra]
                     for k in extra:
                         self.veh_parts[k].add(pid)
                     self.eval_full(pid)
@@ -1251,7 +1333,7 @@ class _Builder:
         dirty: set[int] = set()
         for k in changed:
             r = self.routes[k]
-            for pid in list(self.veh_parts[k]):
+            for pid in [] if self.lazy else list(self.veh_parts[k]):
                 p = self.parts[pid]
                 if self.units[p.unit].done:
                     self.veh_parts[k].discard(pid)
@@ -1468,7 +1550,9 @@ class _Builder:
             status="feasible",
             construction="regret",
         )
-        return RoutingResult(routes=res.routes, dropped=dropped, objective=obj, stats=stats)
+        cut = {i for uid in self.timed_out_units for i in self.units[uid].nodes}
+        timed_out = tuple(i for i in dropped if i in cut)
+        return RoutingResult(res.routes, dropped, obj, stats, timed_out)
 
     def _schedule(self, r: _Route, dep: int) -> tuple[list[int], int] | None:
         """Forward earliest starts departing at ``dep``; None if infeasible."""
@@ -1534,7 +1618,13 @@ def _topo(nodes: list[int], edges: list[tuple[int, int]]) -> list[int] | None:
     return out if len(out) == len(nodes) else None
 
 
-def construct(problem: RoutingProblem, *, seed: int = 0, deadline_s: float | None = None) -> RoutingResult:
+def construct(
+    problem: RoutingProblem,
+    *,
+    seed: int = 0,
+    deadline_s: float | None = None,
+    hard_deadline_s: float | None = None,
+) -> RoutingResult:
     """Build a valid solution by regret-2 parallel insertion.
 
     Parameters
@@ -1545,8 +1635,12 @@ def construct(problem: RoutingProblem, *, seed: int = 0, deadline_s: float | Non
         Breaks ties between equally ranked units; the same seed gives the same
         result.
     deadline_s
-        Wall-clock budget in seconds from the call; when it runs out the units
-        not yet inserted are dropped (the result stays valid).
+        Wall-clock budget in seconds from the call for the regret loop; when it
+        runs out the units not yet inserted are placed by a cheap cheapest
+        insertion over their nearest vehicles (linear in the units left).
+    hard_deadline_s
+        Budget after which even that pass stops; the units it leaves untried are
+        dropped and listed in ``timed_out``. ``None``: no hard limit.
 
     Returns
     -------
@@ -1556,8 +1650,30 @@ def construct(problem: RoutingProblem, *, seed: int = 0, deadline_s: float | Non
         objective recomputed by :func:`routing.check.objective_of`.
     """
     t_start = time.perf_counter()
+    hard = float("inf") if hard_deadline_s is None else t_start + max(hard_deadline_s, deadline_s or 0.0)
+    # anytime: a cheap complete plan first (cheapest insertion, linear in the units) ...
+    best = _build_checked(problem, seed, t_start, hard, t_start)
+    spent = time.perf_counter() - t_start
+    left = None if deadline_s is None else t_start + deadline_s - time.perf_counter()
+    # ... then regret insertion while the budget holds several times that (it costs more)
+    if left is None or left > 2 * spent:
+        soft = None if deadline_s is None else t_start + deadline_s
+        res = _build_checked(problem, seed, soft, hard, t_start)
+        if res.objective <= best.objective:
+            best = res
+    log.info(
+        "construct: %d of %d visits placed in %.2f s (%d left out by the time limit)",
+        len(best.served), len(problem.visits), time.perf_counter() - t_start, len(best.timed_out),
+    )
+    return best
+
+
+def _build_checked(
+    problem: RoutingProblem, seed: int, soft: float | None, hard: float, t_start: float
+) -> RoutingResult:
+    """One construction run (regret until ``soft``, cheapest insertion until ``hard``), checked."""
     b = _Builder(problem, seed)
-    b.run(None if deadline_s is None else t_start + deadline_s)
+    b.run(soft, hard)
     res = b.result(t_start)
     bad = [v for v in check_result(problem, res) if "mandatory" not in v]
     if bad:  # a bug, never expected: repair by dropping the units involved

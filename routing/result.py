@@ -51,6 +51,9 @@ class RoutingResult:
     dropped: tuple[int, ...]
     objective: int
     stats: SolveStats = field(default_factory=SolveStats)
+    #: Dropped nodes the time limit kept out (never tried to the end), as opposed to
+    #: nodes tried and found no room for; a subset of ``dropped``.
+    timed_out: tuple[int, ...] = ()
 
     @property
     def served(self) -> set[int]:

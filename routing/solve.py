@@ -101,11 +101,17 @@ def solve(
         limit = max(0.1, deadline - time.monotonic())
 
     seed_result: RoutingResult | None = None
+    timed_out: tuple[int, ...] = ()
     if settings.construction in ("own", "both"):
         from .construct import construct
 
         # a budget in seconds: the construction must leave OR-Tools time to improve
-        seed_result = construct(problem, seed=seed, deadline_s=0.6 * limit)
+        # regret insertion gets a share of the budget; the cheap completion pass may
+        # use the rest, so the time limit never drops a job it could place
+        seed_result = construct(
+            problem, seed=seed, deadline_s=0.4 * limit, hard_deadline_s=max(0.1, deadline - time.monotonic())
+        )
+        timed_out = seed_result.timed_out
         seed_obj = _objective(problem, seed_result)
         seed_result = RoutingResult(
             seed_result.routes,
@@ -116,6 +122,7 @@ def solve(
                 status="construction",
                 construction="own",
             ),
+            timed_out,
         )
         if on_solution is not None:
             on_solution(seed_obj, time.monotonic() - began)
@@ -164,12 +171,15 @@ def solve(
         from .construct import construct
 
         best = construct(problem, seed=seed, deadline_s=max(0.1, deadline - time.monotonic()))
+        timed_out = best.timed_out
         best = RoutingResult(best.routes, best.dropped, _objective(problem, best), best.stats)
     total = round(time.monotonic() - began, 3)
     stats = best.stats
+    left = set(best.dropped)
     return RoutingResult(
         best.routes,
         best.dropped,
         best.objective,
         SolveStats(total, stats.solutions, stats.status, stats.construction, stats.objective_trace),
+        tuple(i for i in timed_out if i in left),
     )

@@ -16,9 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from .. import crud, living, runs
 from ..deps import DispatcherDep, SessionDep, SettingsDep
 from ..errors import Problem, conflict, field_error, forbidden, validation_problem
+from ..limits import QuoteLimit
 from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
 from ..schemas import Zone
 from ..security import Principal
+from ..settings import Settings
+from ..travel_policy import stored_travel_problem
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 
@@ -129,7 +132,12 @@ def _job_dict(job: AppointmentJob) -> dict[str, Any]:
     return out
 
 
-@router.post("/quote", response_model=QuoteOut, summary="Feasible 2-hour windows for a new job")
+@router.post(
+    "/quote",
+    response_model=QuoteOut,
+    summary="Feasible 2-hour windows for a new job",
+    dependencies=[QuoteLimit],
+)
 def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
     """Windows today (after ``at``) and on the next days, each feasible or not, with the travel it
     adds, checked against the live (published) plan; urgent jobs get the earliest one at once."""
@@ -138,6 +146,9 @@ def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: Di
     data = living.run_data(session, run.id)
     assert data is not None
     request, plan = data
+    travel = stored_travel_problem(request, settings)
+    if travel is not None:
+        raise travel
     at = _at(body.at, request)
     job = _job_dict(body.job)
     answer = None
@@ -162,7 +173,7 @@ def quote_job(body: QuoteIn, session: SessionDep, settings: SettingsDep, who: Di
         }
     },
 )
-def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
+def book_job(body: BookIn, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
     """On the live plan's day the job is inserted where the quote found room and the new plan
     version is published at once (nothing else moves); on a later day it is stored for that day's plan.
 
@@ -184,7 +195,7 @@ def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
         if session.get(Job, job_id) is not None:
             raise conflict(f"job {job_id!r} exists")
         try:
-            out = _book_once(session, who, body, job, job_id, start, end, zone, live_day)
+            out = _book_once(session, who, settings, body, job, job_id, start, end, zone, live_day)
             session.commit()
         except runs.PlanMoved as exc:
             session.rollback()  # nothing of this try stays; the next one starts from the newer plan
@@ -205,6 +216,7 @@ def book_job(body: BookIn, session: SessionDep, who: DispatcherDep) -> Any:
 def _book_once(
     session: Any,
     who: Principal,
+    settings: Settings,
     body: BookIn,
     job: dict[str, Any],
     job_id: str,
@@ -242,6 +254,9 @@ def _book_once(
         }
     assert run is not None
     base_request, base_plan = living.run_data(session, run.id)  # type: ignore[misc]
+    travel = stored_travel_problem(base_request, settings)
+    if travel is not None:
+        raise travel
     try:
         new_request, new_plan = book(base_request, base_plan, job, window, at=_at(body.at, base_request))
     except BookingError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import crud, living
 from ..deps import PrincipalDep, SessionDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, forbidden, not_found, validation_problem
+from ..limits import EventLimit
 from ..models import JOB_CANCELLED, JOB_NEW, JOB_UNASSIGNED, Job, ProgressEvent
 from ..security import Principal
 
@@ -121,6 +122,7 @@ def _out(ev: ProgressEvent, *, duplicate: bool, **extra: Any) -> dict[str, Any]:
     response_model=EventOut,
     summary="Report progress or position",
     responses={200: {"model": EventOut, "description": "a repeat of an event already taken"}},
+    dependencies=[EventLimit],
 )
 def post_event(body: EventIn, session: SessionDep, who: PrincipalDep) -> Any:
     """A state change of a job (``en_route`` … ``completed``/``failed``) or a position ping, from

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, select
@@ -19,6 +19,7 @@ from ..models import (
     JOB_NEW,
     JOB_STATUSES,
     JOB_UNASSIGNED,
+    ApiKey,
     Event,
     IdempotencyRecord,
     Job,
@@ -26,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..schemas import JobCreate, JobOut, JobPage, JobStatusUpdate, JobTracking, KeyCreated, Zone
-from ..security import Principal, issue_key
+from ..security import Principal, issue_key, revoke_subject
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -207,10 +208,13 @@ def replace_job(
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a job that is not on a published plan")
-def delete_job(job_id: str, session: SessionDep, who: DispatcherDep) -> Response:
+def delete_job(job_id: str, request: Request, session: SessionDep, who: DispatcherDep) -> Response:
+    """Its customer tokens go with it (and could not read a later job under the same id anyway)."""
     row = crud.get_or_404(session, Job, job_id, "job")
     require_dispatcher(who, row.zone)
     crud.delete_job(session=session, job=row)
+    for key_id in revoke_subject(session, job_id=job_id, roles=("customer",)):
+        request.app.state.principals.forget_key(key_id)
     return Response(status_code=204)
 
 
@@ -287,13 +291,28 @@ def track_job(job_id: str, session: SessionDep, who: PrincipalDep) -> Any:
 
 
 @router.post("/{job_id}/tracking-token", status_code=201, response_model=KeyCreated, summary="Customer token")
-def tracking_token(job_id: str, session: SessionDep, who: DispatcherDep) -> Any:
-    """A new customer key that sees only this job's status (shown once)."""
+def tracking_token(job_id: str, session: SessionDep, settings: SettingsDep, who: DispatcherDep) -> Any:
+    """A new customer key that sees only this job's status (shown once); it expires
+    ``ONESTOP_TRACKING_TOKEN_DAYS`` after the job's date and dies with the job."""
     row = crud.get_or_404(session, Job, job_id, "job")
     require_dispatcher(who, row.zone)
-    token = issue_key(session, role="customer", job_id=job_id, label=f"tracking {job_id}")
+    token = issue_key(
+        session,
+        role="customer",
+        job_id=job_id,
+        label=f"tracking {job_id}",
+        tracking_days=settings.tracking_token_days,
+    )
     key_id = token.split("_", 2)[1]
-    return {"id": key_id, "role": "customer", "zone": None, "resource": job_id, "key": token}
+    key = session.get(ApiKey, key_id)
+    return {
+        "id": key_id,
+        "role": "customer",
+        "zone": None,
+        "resource": job_id,
+        "key": token,
+        "expires_at": key.expires_at if key is not None else None,
+    }
 
 
 def routers() -> list[APIRouter]:

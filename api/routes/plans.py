@@ -18,6 +18,7 @@ from ..deps import DispatcherDep, SessionDep, SettingsDep, require_dispatcher
 from ..errors import field_error, not_found, pydantic_errors, validation_problem
 from ..models import RUN_STATUSES, PlanRun, PublishedPlan
 from ..schemas import PublishedOut, RunAccepted, RunOut, RunPage, StoredPlanIn
+from ..travel_policy import check_travel
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -110,6 +111,7 @@ def create_run(
         zone = stored.zone if stored.zone is not None or who.zone is None else who.zone
         require_dispatcher(who, zone)
         options = stored.options.model_dump(exclude_unset=True) if stored.options else None
+        check_travel(options, settings)  # before any row is read, file looked at or host contacted
         payload = crud.stored_request(
             session=session,
             date=stored.date,
@@ -127,6 +129,7 @@ def create_run(
         source, date = "stored", stored.date
     else:
         require_dispatcher(who, None)  # a whole request belongs to no zone
+        check_travel(body.get("options"), settings)
         zones_of(parse_request(body))  # RequestError → 422 naming the field, before anything is queued
         payload, source, zone = body, "request", None
         date = dt.date.fromisoformat(body["date"])

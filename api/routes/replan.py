@@ -19,6 +19,7 @@ from ..deps import DispatcherDep, SessionDep, require_dispatcher
 from ..errors import Problem, conflict, field_error, not_found, validation_problem
 from ..models import RUN_SUCCEEDED, Job, PlanRun, utcnow
 from ..schemas import RunAccepted
+from ..travel_policy import stored_travel_problem
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -95,6 +96,9 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     if base.status != RUN_SUCCEEDED or base.plan is None:
         raise conflict(f"run {run_id} is {base.status}; only a succeeded run can be re-planned")
     request, plan = base.request, base.plan
+    travel = stored_travel_problem(request, http.app.state.settings)
+    if travel is not None:
+        raise travel
     newer = runs.superseding_run(session, base.id)
     if newer is not None:
         # the newer plan may hold bookings and re-plans this one has not seen

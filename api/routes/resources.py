@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from .. import crud
@@ -21,6 +21,7 @@ from ..schemas import (
     TechnicianPage,
     Zone,
 )
+from ..security import revoke_subject
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -113,7 +114,7 @@ def _router(
         return crud.resource_out(row)
 
     @router.delete("/{ident}", status_code=204, summary=f"Delete a {what} no published plan uses")
-    def remove(ident: str, session: SessionDep, who: DispatcherDep) -> Response:
+    def remove(ident: str, request: Request, session: SessionDep, who: DispatcherDep) -> Response:
         row = crud.get_or_404(session, table, ident, what)
         require_dispatcher(who, row.zone)
         if table is Depot:
@@ -124,6 +125,9 @@ def _router(
             day = crud.resource_on_published_plan(session=session, resource_id=ident)
             if day:
                 raise conflict(f"{what} {ident!r} has a route on the published plan of {day}")
+            # its app keys go with it: a later resource under the same id gets new ones
+            for key_id in revoke_subject(session, resource_id=ident, roles=(what,)):
+                request.app.state.principals.forget_key(key_id)
         session.delete(row)
         return Response(status_code=204)
 

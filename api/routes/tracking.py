@@ -10,15 +10,17 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from .. import crud, living
 from ..changes import ChangeHub
 from ..deps import DispatcherDep, PrincipalDep, SessionDep
 from ..errors import forbidden, not_found
+from ..limits import StreamSlot, stream_slot
 from ..models import Event, Job, JobEta, LiveChange, ProgressEvent
 from ..security import Principal
 
@@ -242,10 +244,11 @@ def _read_changes(request: Request, filters: list[Any], after: int, limit: int =
         return list(s.scalars(q))
 
 
-def _frame(c: LiveChange) -> str:
+def _frame(c: LiveChange) -> ServerSentEvent:
     body = {"id": c.id, "kind": c.kind, "at": c.at.isoformat(), "job": c.job_id, "resource": c.resource_id}
     body["data"] = c.data
-    return f"id: {c.id}\nevent: {c.kind}\ndata: {json.dumps(body, default=str, separators=(',', ':'))}\n\n"
+    data = json.dumps(body, default=str, separators=(",", ":"))
+    return ServerSentEvent(data=data, id=str(c.id), event=c.kind, sep="\n")
 
 
 def _hub(request: Request) -> ChangeHub:
@@ -263,44 +266,57 @@ async def _stream(
     once: bool,
     timeout: float,
     poll: float,
-) -> AsyncIterator[str]:
+    slot: StreamSlot,
+) -> AsyncIterator[ServerSentEvent]:
     """Frames of the changes ``filters`` (SQL) / ``wanted`` (in memory) select: from the
     process's shared read of the feed when it reaches back far enough, else from the
-    database; woken when the feed moves, and at least every ``poll`` seconds."""
-    hub = _hub(request)
-    await hub.start()
-    if after is None:
-        after = 0 if once else hub.newest
-    yield ": onestop live changes\n\n"
-    deadline = time.monotonic() + timeout
-    last_beat = time.monotonic()
-    while True:
-        if hub.covers(after) and not once:
-            seen = hub.newest
-            batch = hub.since(after, wanted)
-            full = False
-        else:
-            seen = after
-            batch = await run_in_threadpool(_read_changes, request, filters, after)
-            full = len(batch) == 500
-        for c in batch:
-            after = c.id
-            yield _frame(c)
-        seen = max(seen, after)
-        if full:
-            continue
-        if once or time.monotonic() >= deadline or await request.is_disconnected():
-            return
-        if time.monotonic() - last_beat > 15:
-            last_beat = time.monotonic()
-            yield ": keep-alive\n\n"
-        left = max(0.05, min(poll, deadline - time.monotonic(), 15.0))
-        await hub.wait_past(seen, left)
-        if hub.covers(after):
-            after = max(after, seen)  # nothing of ours up to seen: skip past it
+    database; woken when the feed moves, and at least every ``poll`` seconds. Keep-alive
+    pings, the client going away and server shutdown are sse-starlette's business."""
+    try:
+        hub = _hub(request)
+        await hub.start()
+        if after is None:
+            after = 0 if once else hub.newest
+        yield ServerSentEvent(comment="onestop live changes", sep="\n")
+        deadline = time.monotonic() + timeout
+        while True:
+            if hub.covers(after) and not once:
+                seen = hub.newest
+                batch = hub.since(after, wanted)
+                full = False
+            else:
+                seen = after
+                batch = await run_in_threadpool(_read_changes, request, filters, after)
+                full = len(batch) == 500
+            for c in batch:
+                after = c.id
+                yield _frame(c)
+            seen = max(seen, after)
+            if full:
+                continue
+            if once or time.monotonic() >= deadline:
+                return
+            left = max(0.05, min(poll, deadline - time.monotonic(), 15.0))
+            await hub.wait_past(seen, left)
+            if hub.covers(after):
+                after = max(after, seen)  # nothing of ours up to seen: skip past it
+    finally:
+        slot.release()
 
 
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+def _sse(gen: AsyncIterator[ServerSentEvent], slot: StreamSlot) -> EventSourceResponse:
+    """The stream as sse-starlette sends it: pings every 15 s, a client that reads nothing for
+    30 s is dropped, and open streams end at once when the server shuts down."""
+    return EventSourceResponse(
+        gen,
+        headers={"Cache-Control": "no-cache"},
+        ping=15,
+        sep="\n",
+        send_timeout=30,
+        background=BackgroundTask(slot.release),  # also when the body never started
+    )
+
+
 Once = Annotated[bool, Query(description="send what is there (after `after`) and close")]
 Timeout = Annotated[float, Query(ge=0, le=3600, description="close the stream after this many seconds")]
 After = Annotated[int | None, Query(ge=0, description="resume after this change id (or Last-Event-ID)")]
@@ -325,7 +341,7 @@ def _resume(after: int | None, last_event_id: str | None) -> int | None:
 @router.get(
     "/stream",
     summary="Live changes for dispatchers (server-sent events)",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def dispatcher_stream(
@@ -336,7 +352,7 @@ async def dispatcher_stream(
     after: After = None,
     poll: Poll = 5.0,
     last_event_id: LastEventId = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Every change in the dispatcher's zones: job states, ETAs and window misses, pings, plans."""
     filters: list[Any] = []
     if who.zone is not None:
@@ -346,14 +362,15 @@ async def dispatcher_stream(
     def wanted(c: LiveChange) -> bool:
         return zone is None or c.zone == zone
 
-    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll)
-    return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
+    slot = stream_slot(request, who)
+    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll, slot)
+    return _sse(gen, slot)
 
 
 @router.get(
     "/jobs/{job_id}/stream",
     summary="Live changes of one job (server-sent events)",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def job_stream(
@@ -365,7 +382,7 @@ async def job_stream(
     after: After = None,
     poll: Poll = 5.0,
     last_event_id: LastEventId = None,
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """The job's state changes and ETA updates, for its customer tracking token or a dispatcher."""
 
     def _job() -> Job | None:
@@ -382,8 +399,9 @@ async def job_stream(
     def wanted(c: LiveChange) -> bool:
         return c.job_id == job_id and c.kind in CUSTOMER_KINDS
 
-    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll)
-    return StreamingResponse(gen, media_type="text/event-stream", headers=_SSE_HEADERS)
+    slot = stream_slot(request, who)
+    gen = _stream(request, filters, wanted, _resume(after, last_event_id), once, timeout, poll, slot)
+    return _sse(gen, slot)
 
 
 def routers() -> list[APIRouter]:

@@ -1,5 +1,8 @@
 """API test fixtures: the real app on a real database, a SQLite file under tmp_path and, when
-PostgreSQL is reachable, a fresh PostgreSQL database per test (dropped afterwards)."""
+PostgreSQL is reachable, a fresh PostgreSQL database per test (dropped afterwards).
+
+With ``CI`` set, PostgreSQL must be reachable: its cases fail instead of being skipped, so a
+CI run that lost its database cannot pass on SQLite alone."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from onestop.api import Settings, create_app
 
-BOOTSTRAP = "test-bootstrap-key"
+BOOTSTRAP = "test-bootstrap-key-at-least-32-characters"
 AUTH = {"Authorization": f"Bearer {BOOTSTRAP}"}
 
 
@@ -42,10 +45,12 @@ def _pg_admin_url() -> str | None:
 
 
 PG_ADMIN = _pg_admin_url()
+IN_CI = bool(os.environ.get("CI"))
 BACKENDS = [
     "sqlite",
     pytest.param(
-        "postgresql", marks=pytest.mark.skipif(PG_ADMIN is None, reason="PostgreSQL is not reachable")
+        "postgresql",
+        marks=pytest.mark.skipif(PG_ADMIN is None and not IN_CI, reason="PostgreSQL is not reachable"),
     ),
 ]
 
@@ -65,7 +70,8 @@ class Databases:
             return f"sqlite:///{path}"
         import psycopg
 
-        assert PG_ADMIN is not None
+        if PG_ADMIN is None:
+            pytest.fail("CI: PostgreSQL is not reachable (DATABASE_URL, or 127.0.0.1:5432); it must be here")
         base = PG_ADMIN.rsplit("/", 1)[0]
         if self.pg_database is None:
             name = f"onestop_test_{uuid.uuid4().hex[:12]}"

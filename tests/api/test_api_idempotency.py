@@ -53,21 +53,31 @@ def test_concurrent_retries_make_one_job(client):
 
 def test_keys_expire_after_their_time_to_live(make_client):
     """After ``idempotency_ttl_s`` a retry with the same key is a new request (here: a new job,
-    and a different body is no longer refused); the expired record is cleared."""
-    import time
+    and a different body is no longer refused). The records are aged in the database instead of
+    sleeping past a one-second TTL, which a busy machine could overrun between two requests."""
+    import datetime as dt
 
-    client = make_client(idempotency_ttl_s=1.0)
+    from onestop.api.models import IdempotencyRecord
+    from sqlalchemy import update
+
+    client = make_client(idempotency_ttl_s=3600.0)
+
+    def expire_records() -> None:
+        with client.app.state.sessions.begin() as s:
+            old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+            s.execute(update(IdempotencyRecord).values(created_at=old))
+
     _depots(client)
     headers = {**AUTH, "Idempotency-Key": "order-77"}
     first = ok(client.post("/v1/jobs", json=JOB, headers=headers), 201)
     assert client.post("/v1/jobs", json=JOB, headers=headers).headers.get("idempotent-replayed") == "true"
-    time.sleep(1.3)
+    expire_records()
     again = client.post("/v1/jobs", json=JOB, headers=headers)
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") is None
     assert again.json()["id"] != first["id"]
     assert ok(client.get("/v1/jobs", headers=AUTH))["total"] == 2
     # within the new record's life the key replays the new answer, not the first
     assert client.post("/v1/jobs", json=JOB, headers=headers).json()["id"] == again.json()["id"]
-    time.sleep(1.3)
+    expire_records()
     changed = client.post("/v1/jobs", json={**JOB, "items": {"volume": 2}}, headers=headers)
     assert changed.status_code == 201

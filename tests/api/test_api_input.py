@@ -48,7 +48,7 @@ def _job(**changes):
         (_job(windows=[["11:00", "09:00"]]), "windows[0]"),  # end before start
         (_job(windows=[["09:00", "10:00"], ["x", "12:00"]]), "windows[1][0]"),  # second window bad
         (_job(items={"volume": -1}), "items.volume"),  # negative amount
-        (_job(items={"volume": 1.5}), "items.volume"),  # not an integer
+        (_job(items={"volume": "1.5"}), "items.volume"),  # an amount as text
         (_job(duration="300"), "duration"),  # a string, not seconds
         (_job(colour="red"), "colour"),  # unknown field
         (_job(date="2026-02-30"), "date"),  # no such day

@@ -385,11 +385,14 @@ def test_live_streams_are_fed_by_the_shared_read(client):
     job = _jobs_of(route(client, who, keys[who]))[0]
     token = auth(ok(client.post(f"/v1/jobs/{job}/tracking-token", headers=AUTH), 201)["key"])
     got: dict[str, list[tuple[str, float]]] = {"dispatcher": [], "customer": []}
+    listening = threading.Semaphore(0)
 
     def listen(name, path, headers):
         with client.stream("GET", path, params={"timeout": 20, "poll": 30}, headers=headers) as r:
             assert r.status_code == 200
             for line in r.iter_lines():
+                if line.startswith(": onestop"):  # the stream has its starting point: listening
+                    listening.release()
                 if line.startswith("data: "):
                     got[name].append((json.loads(line[6:])["kind"], time.monotonic()))
                     return
@@ -400,7 +403,8 @@ def test_live_streams_are_fed_by_the_shared_read(client):
     ]
     for th in threads:
         th.start()
-    time.sleep(1.0)  # both streams are open and waiting
+    for _ in threads:  # both streams are open and waiting (a condition, not a sleep)
+        assert listening.acquire(timeout=60)
     sent = time.monotonic()
     send(client, keys, event("en_route", job, _clock("08:00"), who), 201)
     for th in threads:

@@ -43,9 +43,12 @@ def test_technician_and_courier_ids_do_not_clash(client):
 
 
 def test_run_with_unusable_travel_fails_with_reason(client):
-    """A request whose travel options cannot give a model is queued, then fails with a reason."""
+    """A request whose travel options cannot give a model is queued, then fails with a reason.
+    (A provider the server does not offer is refused at once: 422, never queued.)"""
     request = whole_request()
     request["options"]["travel"] = {"provider": "carrier-pigeon"}
+    assert client.post("/v1/plans", json=request, headers=AUTH).status_code == 422
+    request["options"]["travel"] = {"provider": "haversine", "speed_kmh": -1}
     run = wait_run(client, ok(client.post("/v1/plans", json=request, headers=AUTH), 202)["id"], AUTH)
     assert run["status"] == "failed" and run["plan"] is None
     assert run["error"]["reason"] in ("travel", "request") and run["error"]["errors"], run["error"]

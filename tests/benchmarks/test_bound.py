@@ -56,10 +56,11 @@ def _bound_and_plan(request: dict) -> tuple[int, int]:
 
 
 def test_one_window_holds_one_hour_visit_per_two_hours_less_driving():
-    """Three 1-hour visits at three places in one 2-hour window: one person does at most one."""
+    """Three 1-hour visits at three places, each to start in one 2-hour window: one person
+    starts at most two of them in it (the second starts after the first's hour and a drive)."""
     upper, planned = _bound_and_plan(_day(3))
-    assert upper == 1
-    assert planned == 1
+    assert upper == 2
+    assert planned == 2
 
 
 def test_max_jobs_caps_the_bound():
@@ -86,13 +87,13 @@ def test_bound_is_never_below_a_valid_plan(seed):
 
 
 def test_free_booking_overbooks_beyond_any_plan():
-    """Seed 0's 60-job day with windows as asked: 57 jobs are possible alone, at most 52 together."""
+    """Seed 0's 60-job day with windows as asked: 57 jobs are possible alone, at most 54 together."""
     request = generate_day(60, 0, booking="free")
     problem = parse_request(request)
     exp = expand(problem, Haversine().matrices)
     b = job_bound(exp, time_limit_s=20)
     assert b.jobs == 57
-    assert b.upper <= 53
+    assert b.upper <= 54
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -182,4 +182,67 @@ def test_unavailable_servers(server: str, message: str, request: pytest.FixtureR
     value = request.getfixturevalue(server)
     url = value if isinstance(value, str) else value[0]
     with pytest.raises(ProviderUnavailable, match=message):
-        OsrmTable(url, timeout_s=0.3).matrices(POINTS[:3])
+        OsrmTable(url, timeout_s=0.3, retries=1, backoff_s=0.01).matrices(POINTS[:3])
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[str, list[Any]]]:
+    """OSRM that fails every tenth request: a 503, a dropped connection, or a hang past the time-out."""
+    lock = threading.Lock()
+    count = [0]
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            count[0] += 1
+            k = count[0]
+        if k % 10 == 0:
+            h.server.requests.append((0, {"failed": str(k)}))  # type: ignore[attr-defined]
+        if k % 30 == 10:
+            return send(h, 503, b"<html>upstream busy</html>")
+        if k % 30 == 20:
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)  # no answer at all
+            return None
+        if k % 30 == 0:
+            time.sleep(0.6)  # past the client's time-out
+            with contextlib.suppress(OSError):
+                send(h, 503, b"")
+            return None
+        return osrm_table(h)
+
+    yield from serve(answer)
+
+
+def test_flaky_server_still_gives_the_whole_matrix(flaky: tuple[str, list[Any]]) -> None:
+    """A server failing one request in ten (503, dropped, too slow) still yields the complete
+    matrix: the client retries, over kept-alive connections of one shared client."""
+    url, requests = flaky
+    pts = [[24.90 + 0.003 * (k % 13), 60.15 + 0.002 * (k // 13)] for k in range(60)]
+    m = OsrmTable(url, chunk=6, timeout_s=0.4, backoff_s=0.01).matrices(pts)  # 100 blocks
+    expected = Haversine().matrices(pts)
+    assert np.array_equal(m.durations_s, expected.durations_s)
+    assert np.array_equal(m.distances_m, expected.distances_m)
+    failed = [q for _, q in requests if "failed" in q]
+    assert len(requests) - len(failed) == 100  # every block answered once
+    assert len(failed) >= 10  # after one request in ten had failed
+
+
+def test_refusals_are_not_retried() -> None:
+    """OSRM's own 400 (TooBig) would fail again: one request, then ProviderUnavailable."""
+    body = {"code": "TooBig", "message": "Too many table coordinates"}
+    tries: list[str] = []
+
+    def answer(h: BaseHTTPRequestHandler) -> None:
+        tries.append(h.path)
+        send(h, 400, body)
+
+    for url, _ in serve(answer):
+        with pytest.raises(ProviderUnavailable, match="TooBig"):
+            OsrmTable(url, backoff_s=0.01).matrices(POINTS[:3])
+    assert len(tries) == 1
+
+
+def test_retries_give_up(closed_port: str) -> None:
+    """After ``retries`` further tries the failure is reported, not hidden."""
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
+        OsrmTable(closed_port, retries=2, backoff_s=0.01).matrices(POINTS[:3])
