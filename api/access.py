@@ -97,7 +97,10 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/plans/{run_id}/request"): Rule(D, "run"),
     ("GET", "/v1/resources/{resource_id}/route"): Rule({**D, "courier": OWN, "technician": OWN}, "resource"),
     ("POST", "/v1/keys"): Rule({"dispatcher": ALL_ZONES}),
-    ("DELETE", "/v1/keys/{key_id}"): Rule({"dispatcher": ALL_ZONES}),
+    # a zone dispatcher lists and revokes its zone's keys (the route scopes by ``who.zone``;
+    # another zone's key is as unknown as a missing one)
+    ("GET", "/v1/keys"): Rule(D),
+    ("DELETE", "/v1/keys/{key_id}"): Rule(D),
     ("POST", "/v1/events"): Rule({**D, "courier": OWN, "technician": OWN}),
     ("GET", "/v1/late-stops"): Rule(D),
     ("GET", "/v1/stream"): Rule(D),

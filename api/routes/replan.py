@@ -99,16 +99,19 @@ def replan_run(run_id: str, body: ReplanIn, session: SessionDep, who: Dispatcher
     travel = stored_travel_problem(request, http.app.state.settings)
     if travel is not None:
         raise travel
+    day = base.date or dt.date.fromisoformat(request["date"])
     newer = runs.superseding_run(session, base.id)
     if newer is not None:
-        # the newer plan may hold bookings and re-plans this one has not seen
-        raise conflict(
+        # the newer plan may hold bookings and re-plans this one has not seen: the plan moved on
+        raise runs.PlanMoved(
             f"run {run_id} was superseded by the published run {newer}; re-plan that one, "
-            "so the bookings and changes made since are kept"
+            "so the bookings and changes made since are kept",
+            live_run=newer,
+            date=day,
+            zone=base.zone,
         )
     # the version this re-plan starts from: publishing it later swaps only that one out, so
     # bookings made while it solves are never overwritten by it
-    day = base.date or dt.date.fromisoformat(request["date"])
     live_at_start = runs.live_run_id(session, day, base.zone)
     at = _moment(body.at, request)
     job_ids = {j["id"] for j in request.get("jobs", [])}

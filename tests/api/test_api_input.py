@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from apitools import DATE, JOBS, ok, whole_request
+from apitools import COURIERS, DATE, DEPOTS, JOBS, ok, whole_request
 from conftest import AUTH, BACKENDS, settings_for
 from fastapi.testclient import TestClient
 from onestop.api import create_app
@@ -133,7 +133,12 @@ def test_bad_query_and_path_params(api):
     assert problem["errors"][0]["loc"] == "query.limit"
     problem = _problem(api.get("/v1/jobs", params={"date": "yesterday"}, headers=AUTH), 422)
     assert problem["errors"][0]["loc"] == "query.date"
-    problem = _problem(api.get("/v1/resources/C1/route", headers=AUTH), 422)
+    # an unknown resource is 404 before its parameters are read; a known one names the parameter
+    _problem(api.get("/v1/resources/CQ/route", headers=AUTH), 404)
+    assert api.post("/v1/depots", json={**DEPOTS[0], "id": "WQ"}, headers=AUTH).status_code == 201
+    courier = {**COURIERS[0], "id": "CQ", "depot": "WQ"}
+    assert api.post("/v1/couriers", json=courier, headers=AUTH).status_code == 201
+    problem = _problem(api.get("/v1/resources/CQ/route", headers=AUTH), 422)
     assert problem["errors"][0]["loc"] == "query.date"
     _problem(api.get("/v1/jobs/does-not-exist", headers=AUTH), 404)
     _problem(api.get("/v1/plans/does-not-exist", headers=AUTH), 404)

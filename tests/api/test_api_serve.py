@@ -82,7 +82,7 @@ def test_serve_stops_on_sigint_with_50_open_streams(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'streams.db'}",
-        "ONESTOP_BOOTSTRAP_KEY": "served-key",
+        "ONESTOP_BOOTSTRAP_KEY": "served-key-for-the-sigint-test-0123456789",
         "ONESTOP_WARM_SOLVER": "false",
         "ONESTOP_STREAM_LIMIT_PER_KEY": "60",
     }
@@ -92,7 +92,7 @@ def test_serve_stops_on_sigint_with_50_open_streams(tmp_path):
         [onestop, "serve", "--port", str(port)], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": "Bearer served-key"}
+    headers = {"Authorization": "Bearer served-key-for-the-sigint-test-0123456789"}
     opened = threading.Semaphore(0)
     ended: list[str] = []
 
