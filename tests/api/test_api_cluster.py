@@ -99,10 +99,13 @@ def _solvers_on(scheduler) -> int:
     def count() -> int:
         import psutil
 
-        me = psutil.Process()
-        return sum(
-            1 for c in me.children(recursive=True) if "onestop.api.solver_child" in " ".join(c.cmdline())
-        )
+        def solving(c: psutil.Process) -> bool:
+            try:
+                return c.status() != psutil.STATUS_ZOMBIE and "onestop.api.solver_child" in " ".join(c.cmdline())
+            except (psutil.ZombieProcess, psutil.NoSuchProcess):
+                return False  # killed, not yet reaped: not running any more
+
+        return sum(1 for c in psutil.Process().children(recursive=True) if solving(c))
 
     return sum(scheduler.run(count).values())
 
