@@ -167,6 +167,7 @@ _ROUTE_FIELDS = (
     "end_arr",
     "lstart",
     "ok",
+    "trip2",
 )
 
 
@@ -192,6 +193,7 @@ class _Route:
         self.end_arr = 0
         self.lstart = 0
         self.ok = True
+        self.trip2 = 1  # first gap where a customer would ride a second trip
         self.sig = 0
 
 
@@ -269,6 +271,11 @@ class _Builder:
         for r in self.routes:
             self.refresh(r)
         self.usable = [r.ok for r in self.routes]
+        self.members: dict[int, list[int]] = {}
+        for k, c in enumerate(self.cls):
+            self.members.setdefault(c, []).append(k)
+        self._idle_hint: dict[int, int] = {}
+        self._had_idle: dict[int, bool] = {}
         self.where: dict[int, int] = {}  # served node -> vehicle
         self.parts: list[_Part] = []
         self.units: list[_Unit] = []
@@ -444,8 +451,45 @@ class _Builder:
             r.loads, r.smax, r.smin = loads, smax, smin
         r.E, r.Dp, r.Pp, r.L, r.Lr, r.nr = E, Dp, Pp, L, Lr, nr
         r.stops, r.nreal, r.ok = stops, nreal, ok
+        # a customer placed at gap g >= trip2 rides a later trip: the route came back to
+        # its base (start or end place) after serving someone before g
+        base = (self.vstart[k], self.vend[k])
+        trip2 = n + 1
+        served = False
+        for i, x in enumerate(items):
+            if x < 0:
+                continue
+            if loc[x] not in base:
+                served = True
+            elif served:
+                trip2 = i + 1
+                break
+        r.trip2 = trip2
 
     # ------------------------------------------------------------ insertion
+    def has_idle(self, c: int) -> bool:
+        """Whether class ``c`` still has an empty usable vehicle."""
+        k = self._idle_hint.get(c)
+        if k is not None and self.routes[k].nreal == 0:
+            return True
+        for w in self.members[c]:
+            if self.usable[w] and self.routes[w].nreal == 0 and w not in self.frozen:
+                self._idle_hint[c] = w
+                return True
+        self._idle_hint.pop(c, None)
+        return False
+
+    def first_trip_cap(self, r: _Route) -> int:
+        """Last gap a customer may take on ``r``: the first trip's, while an identical idle
+        vehicle could run any later trip for no more (triangle inequality), else no cap.
+
+        Why: later trips make routes long (every evaluation scans them) and crowd the day's
+        work onto few vehicles, the ones a break or a late window then cannot absorb.
+        """
+        if r.nreal == 0 or r.trip2 > len(r.items) or not self.has_idle(self.cls[r.k]):
+            return _POS
+        return r.trip2 - 1
+
     def arc(self, k: int, a: int, b: int) -> int:
         i = a * self.N + b
         return self.cpt[k] * self.DUR[i] + self.cpm[k] * self.DIST[i]
@@ -464,7 +508,7 @@ class _Builder:
         if memo is None:
             return self._eval_part(p, r)
         lo = self.lo
-        key = (p.nodes, r.sig, tuple([lo[u] for u in p.nodes]))
+        key = (p.nodes, r.sig, tuple([lo[u] for u in p.nodes]), self.first_trip_cap(r))
         try:
             return memo.evals[key]
         except KeyError:
@@ -502,6 +546,8 @@ class _Builder:
         late = min(ws[-1][1] if ws else _POS, self.hi[u])
         g_lo = bisect.bisect_left(Lr, early + su)
         g_hi = min(bisect.bisect_right(Dp, late) - 1, n)
+        if lu != self.vstart[k] and lu != self.vend[k]:
+            g_hi = min(g_hi, self.first_trip_cap(r))
         if u in self.befores:
             g_lo = max(g_lo, self._min_gap(r, u))
         du = self.dem[u]
@@ -591,6 +637,30 @@ class _Builder:
             late[j] = min(late[j], late[j + 1] - svc[nodes[j]])
         ulocs = [loc[u] for u in nodes]
         udem = [dem[u] for u in nodes]
+        cap1 = self.first_trip_cap(r)
+        home = (self.vstart[k], vend)
+        away = [j for j, lu in enumerate(ulocs) if lu not in home]
+        # A bare depot node (no window, no service, no precedence) placed anywhere in a run
+        # of bare stops at its own place costs the same; the latest gap of the run is best
+        # for a load (carried least), the earliest for an unload: try only those.
+        side = [0] * m
+        bare_at: list[int] = []
+        if any(lu in home for lu in ulocs):
+            for j, u in enumerate(nodes):
+                if ulocs[j] in home and not svc[u] and not win[u] and u not in self.befores:
+                    q = udem[j]
+                    side[j] = -1 if q is not None and any(x < 0 for x in q) else 1
+            bare_at = [loc[x] if x >= 0 and not svc[x] and not win[x] else -1 for x in items]
+        jc = away[0] if len(away) == 1 else -1  # the part's one customer, if it has one
+        gcap = [n if lu in home else min(n, cap1) for lu in ulocs]
+        # one trip while capped: a base node (a load or unload) may not split the trip,
+        # so it goes where the route is at its base already, before or after it
+        back_ok: list[bool] | None = None
+        front_ok: list[bool] | None = None
+        if cap1 < _POS:
+            nr_ = r.nr
+            back_ok = [(loc[items[nr_[g]]] if nr_[g] < n else vend) in home for g in range(n + 1)]
+            front_ok = [Pp[g] in home for g in range(n + 1)]
         zero = (0,) * dims
         best_c = _POS
         best_g: tuple[int, ...] = ()
@@ -627,10 +697,16 @@ class _Builder:
                     v = base[d_] + dl2[d_]
                     if v < 0 or v > cap[d_]:
                         return
+            if back_ok is not None and lu in home and not back_ok[g]:
+                glued = j > 0 and gaps[-1] == g
+                if not (front_ok[g] if not glued else ulocs[j - 1] in home):  # type: ignore[index]
+                    return
             op = P if open_p < 0 else open_p
             c2 = cost + arc(P, lu)
             if j == m - 1:
                 c3 = self._finish(r, g, s + svc[u], lu, op, dl2, c2, brk, vend, empty)
+                if c3 is not None and not empty and jc >= 0:
+                    c3 += self._trip_tax(r, (*gaps, g), ulocs, jc, home)
                 if c3 is not None and c3 < best_c:
                     best_c, best_g = c3, (*gaps, g)
             else:
@@ -648,10 +724,16 @@ class _Builder:
         ) -> None:
             """Scan gaps from g on for node j, carrying the pushed schedule along."""
             lt = late[j]
-            while t <= lt:
+            gc = gcap[j]
+            sd = side[j]
+            lj = ulocs[j]
+            while t <= lt and g <= gc:
                 if open_p < 0 and cost >= best_c:
                     return
-                if g >= gmin[j]:
+                if g >= gmin[j] and not (
+                    (sd > 0 and g < n and bare_at[g] == lj)
+                    or (sd < 0 and g > 0 and bare_at[g - 1] == lj and not (gaps and gaps[-1] == g))
+                ):
                     place(j, g, t, P, open_p, dl, cost, gaps)
                 # pass item g
                 if g >= n:
@@ -690,11 +772,11 @@ class _Builder:
         # one later node j (same gap: the larger detour; else the sum) is a bound.
         # Node j >= 1 alone must fit a gap in time (node 0 only delays it): that
         # bounds the gaps, and det[j][g] (its detour alone, or _POS) the cost.
-        g_hi = min(bisect.bisect_right(Dp, late[0]) - 1, n)
+        g_hi = min(bisect.bisect_right(Dp, late[0]) - 1, gcap[0])
         det = []
         for j, lu in enumerate(ulocs):
             row = [_POS] * (n + 1)
-            g_top = min(bisect.bisect_right(Dp, late[j]) - 1, n)
+            g_top = min(bisect.bisect_right(Dp, late[j]) - 1, gcap[j])
             for g in range(gmin[j], g_top + 1):
                 P = Pp[g]
                 y = r.nr[g]
@@ -715,9 +797,12 @@ class _Builder:
                 suf[g] = min(det[j][g], suf[g + 1])
             sufmins.append(suf)
         order = []
+        s0, l0 = side[0], ulocs[0]
         for g in range(gmin[0], g_hi + 1):
             d0 = det[0][g]
             if d0 >= _POS:
+                continue
+            if (s0 > 0 and g < n and bare_at[g] == l0) or (s0 < 0 and g > 0 and bare_at[g - 1] == l0):
                 continue
             lb = d0
             for j in range(1, m):
@@ -732,6 +817,27 @@ class _Builder:
         if best_c == _POS:
             return None
         return (best_c, best_g)
+
+    def _trip_tax(
+        self, r: _Route, gaps: tuple[int, ...], ulocs: list[int], jc: int, home: tuple[int, int]
+    ) -> int:
+        """1 when the part's one customer (node ``jc``) lands between two stops at the
+        route's base: a trip of its own, else 0.
+
+        Why: such a trip costs exactly what an idle vehicle would pay for the part (and
+        never less, by the triangle inequality); the tie must go to the idle vehicle, or a
+        whole day piles onto one multi-trip route that every later insertion must scan.
+        """
+        g = gaps[jc]
+        prev = ulocs[jc - 1] if jc > 0 and gaps[jc - 1] == g else r.Pp[g]
+        if prev not in home:
+            return 0
+        if jc + 1 < len(gaps) and gaps[jc + 1] == g:
+            nxt = ulocs[jc + 1]
+        else:
+            y = r.nr[g]
+            nxt = self.loc[r.items[y]] if y < len(r.items) else self.vend[r.k]
+        return 1 if nxt in home else 0
 
     def _fits_alone(self, r: _Route, u: int, g: int, ly: int) -> bool:
         """Whether ``u`` alone at gap ``g`` keeps the route's times feasible."""
@@ -960,6 +1066,7 @@ class _Builder:
         starts = np.array(self.vstart, dtype=np.int64)
         dur = self._dur_arr
         todo = sum(1 for u in self.units if not u.done)
+        tie_rng = np.random.default_rng(self.rng.randrange(1 << 30))
         # why: each insertion re-evaluates every part listing the changed route, about
         # parts x k / vehicles of them; a smaller k on big days keeps that gentle
         k_near = NEAREST_VEHICLES
@@ -973,7 +1080,9 @@ class _Builder:
             d = dur[np.ix_(starts[al], locs)].astype(np.float64)
             d[d < 0] = np.inf
             score = d.mean(axis=1)
-            order = np.argsort(score, kind="stable")
+            # ties (a fleet at one depot) in a seeded random order: parts then spread their
+            # later trips over the fleet instead of all queueing behind the lowest index
+            order = np.lexsort((tie_rng.random(len(al)), score))
             if len(p.allowed) <= k_near or nveh <= k_near:
                 p.cand = list(p.allowed)
                 p.widened = True
@@ -1153,10 +1262,24 @@ class _Builder:
         p.costs.clear()
         p.reps.clear()
         p.top = None
+        classes: set[int] = set()
         for seen, k in enumerate(p.near or p.cand):
             if seen >= GREEDY_NEAREST and len(p.costs) >= 2:
                 break
             self.eval_vehicle(pid, k)
+            classes.add(self.cls[k])
+        # the nearest vehicles may all be busy: an idle one of their class costs no more
+        # than a later trip on them (their later trips are capped while it is idle)
+        for c in classes:
+            rep = p.reps.get(c)
+            if rep is not None and self.routes[rep].nreal == 0:
+                continue  # an idle vehicle of the class was evaluated already
+            w = self._idle_hint.get(c) if self.has_idle(c) else None
+            if w is not None:
+                i = bisect.bisect_left(p.allowed, w)
+                if i < len(p.allowed) and p.allowed[i] == w:
+                    p.reps.pop(c, None)
+                    self.eval_vehicle(pid, w)
 
     def _push(self, uid: int, heap: list[tuple[object, ...]]) -> None:
         unit = self.units[uid]
@@ -1331,6 +1454,18 @@ class _Builder:
     def _after_change(self, changed: set[int], heap: list[tuple[object, ...]]) -> None:
         """Re-evaluate what the changed routes affect and re-key those units."""
         dirty: set[int] = set()
+        for c in {self.cls[k] for k in changed}:
+            had, now = self._had_idle.get(c, True), self.has_idle(c)
+            self._had_idle[c] = now
+            if had and not now and not self.lazy:
+                # the class's last idle vehicle is taken: later trips are open again
+                for w in self.members[c]:
+                    if w not in changed:
+                        for pid in list(self.veh_parts[w]):
+                            unit = self.units[self.parts[pid].unit]
+                            if not unit.done and not unit.waiting:
+                                self.eval_vehicle(pid, w)
+                                dirty.add(self.parts[pid].unit)
         for k in changed:
             r = self.routes[k]
             for pid in [] if self.lazy else list(self.veh_parts[k]):
