@@ -40,6 +40,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -1759,6 +1760,7 @@ def construct(
     seed: int = 0,
     deadline_s: float | None = None,
     hard_deadline_s: float | None = None,
+    on_first: Callable[[int, float], None] | None = None,
 ) -> RoutingResult:
     """Build a valid solution by regret-2 parallel insertion.
 
@@ -1776,6 +1778,9 @@ def construct(
     hard_deadline_s
         Budget after which even that pass stops; the units it leaves untried are
         dropped and listed in ``timed_out``. ``None``: no hard limit.
+    on_first
+        Called with (objective, seconds since the call) as soon as the cheap complete
+        plan is ready, before regret insertion starts: a caller's first solution.
 
     Returns
     -------
@@ -1789,6 +1794,8 @@ def construct(
     # anytime: a cheap complete plan first (cheapest insertion, linear in the units) ...
     best = _build_checked(problem, seed, t_start, hard, t_start)
     spent = time.perf_counter() - t_start
+    if on_first is not None:
+        on_first(best.objective, spent)
     left = None if deadline_s is None else t_start + deadline_s - time.perf_counter()
     # ... then regret insertion while the budget holds several times that (it costs more)
     if left is None or left > 2 * spent:

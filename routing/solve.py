@@ -156,8 +156,18 @@ def solve(
         # a budget in seconds: the construction must leave OR-Tools time to improve
         # regret insertion gets a share of the budget; the cheap completion pass may
         # use the rest, so the time limit never drops a job it could place
+        at = time.monotonic() - began
+
+        def _first(obj: int, elapsed: float) -> None:
+            if on_solution is not None:
+                on_solution(obj, at + elapsed)
+
         seed_result = construct(
-            problem, seed=seed, deadline_s=0.4 * limit, hard_deadline_s=max(0.1, deadline - time.monotonic())
+            problem,
+            seed=seed,
+            deadline_s=0.4 * limit,
+            hard_deadline_s=max(0.1, deadline - time.monotonic()),
+            on_first=_first,
         )
         timed_out = seed_result.timed_out
         seed_obj = _objective(problem, seed_result)
