@@ -260,8 +260,13 @@ def _prize_scale(problem: RoutingProblem) -> tuple[int, int]:
     return (floor, low) if low > floor else (1, 1)
 
 
-def _build(problem: RoutingProblem) -> _Model:
-    """Translate ``problem`` (which :func:`fits`) into ``pyvrp.ProblemData``."""
+def _build(problem: RoutingProblem, all_required: bool = False) -> _Model:
+    """Translate ``problem`` (which :func:`fits`) into ``pyvrp.ProblemData``.
+
+    ``all_required``: every visit is required (the caller knows a plan serving all
+    exists, so serving all is optimal whatever the penalties): PyVRP then searches as on
+    a plain VRPTW, without prizes or optional-client moves.
+    """
     import pyvrp
 
     nodes = problem.nodes
@@ -270,7 +275,7 @@ def _build(problem: RoutingProblem) -> _Model:
     num, den = _prize_scale(problem)
 
     def prize_of(penalty: int | None) -> int:
-        return -(-(penalty or 0) * num // den)
+        return 0 if all_required else -(-(penalty or 0) * num // den)
 
     def load(q: tuple[int, ...], stop: int) -> list[int]:
         return [*q, stop] if stops_dim else list(q)
@@ -307,12 +312,12 @@ def _build(problem: RoutingProblem) -> _Model:
         group: int | None = None
         if i in group_of:
             g = problem.groups[group_of[i]]
-            required, prize = g.penalty is None, prize_of(g.penalty)
+            required, prize = g.penalty is None or all_required, prize_of(g.penalty)
             if group_of[i] in ex_of:
                 group = ex_of[group_of[i]]
                 required = False  # the group carries "required"
         else:
-            required, prize = node.penalty is None, prize_of(node.penalty)
+            required, prize = node.penalty is None or all_required, prize_of(node.penalty)
         client_of[i] = len(clients)
         client_node.append(((), i, ()))
         clients.append(
@@ -343,7 +348,7 @@ def _build(problem: RoutingProblem) -> _Model:
                 tw_early=early,
                 tw_late=late,
                 prize=prize_of(g.penalty),
-                required=g.penalty is None,
+                required=g.penalty is None or all_required,
             )
         )
     # a reload at the one depot is what OneStop's own load/unload stops allow
@@ -364,8 +369,8 @@ def _build(problem: RoutingProblem) -> _Model:
     for gi, _ in ex_groups:
         g = problem.groups[gi]
         members = [client_of[opt[0]] for opt in g.options]
-        groups.append(pyvrp.ClientGroup(members, required=g.penalty is None))
-        if g.penalty is not None:
+        groups.append(pyvrp.ClientGroup(members, required=g.penalty is None or all_required))
+        if g.penalty is not None and not all_required:
             offset += (len(members) - 1) * prize_of(g.penalty)
 
     shipments = []
@@ -373,7 +378,7 @@ def _build(problem: RoutingProblem) -> _Model:
         pn, dn = nodes[p], nodes[d]
         pe, pl = pn.windows[0] if pn.windows else (0, _INT_MAX)
         de, dl = dn.windows[0] if dn.windows else (0, _INT_MAX)
-        required = pn.penalty is None or dn.penalty is None
+        required = pn.penalty is None or dn.penalty is None or all_required
         shipments.append(
             pyvrp.Shipment(
                 pickup_location=pn.location,
@@ -448,7 +453,7 @@ def _build(problem: RoutingProblem) -> _Model:
     top_prize = max([c.prize for c in clients] + [sh.prize for sh in shipments] + [0])
     total = sum(sum(c.delivery) + sum(c.pickup) for c in clients) + problem.horizon_s + 1
     max_penalty = float(min(max(100_000, top_prize + 1), max(100_000, (1 << 60) // max(total, 1))))
-    scaled = (num, den) != (1, 1)
+    scaled = (num, den) != (1, 1) and not all_required
     return _Model(data, client_node, pairs, type_vehicles, offset, profiles, scaled, max_penalty)
 
 
@@ -572,6 +577,7 @@ def solve_pyvrp(
     on_solution: OnSolution | None = None,
     max_iterations: int | None = None,
     give_up_s: float | None = None,
+    all_required: bool = False,
 ) -> RoutingResult:
     """Solve ``problem`` (which must :func:`fit <fits>`) with PyVRP.
 
@@ -593,6 +599,9 @@ def solve_pyvrp(
     give_up_s
         Stop (and raise) when no feasible solution is known this many seconds in,
         leaving the rest of the budget to the caller's fallback.
+    all_required
+        Ask PyVRP to serve every visit: only when a plan serving all of them is
+        known (then it is optimal to serve all, whatever the penalties).
 
     Returns
     -------
@@ -615,7 +624,7 @@ def solve_pyvrp(
     except ImportError as exc:
         raise SolverError("pyvrp is not installed.") from exc
 
-    model = _build(problem)
+    model = _build(problem, all_required)
     # with scaled prizes PyVRP's cost is not OneStop's objective: report only the end
     report = None if model.scaled else on_solution
     stop = _Stop(time_limit_s, began, model.prize_offset, report, max_iterations, give_up_s)

@@ -129,6 +129,9 @@ def solve(
                 found = _pyvrp.solve_pyvrp(
                     problem, time_limit_s=left, seed=seed, on_solution=_report,
                     give_up_s=PYVRP_GIVE_UP_SHARE * left,
+                    # the cheap plan serves everything: then so must the optimum, and
+                    # PyVRP searches best on required clients
+                    all_required=first is not None and not first.dropped,
                 )
                 if first is None or found.objective <= first.objective:
                     stats = replace(found.stats, runtime_s=round(time.monotonic() - began, 3))
