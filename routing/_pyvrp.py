@@ -242,6 +242,9 @@ class _Model:
     profiles: dict[tuple[int, int], int] = field(default_factory=dict)
     scaled: bool = False  # prizes are not the penalties: PyVRP's cost is not OneStop's
     max_penalty: float = 100_000.0  # PyVRP's per-unit bound for load and time warp
+    #: per load dimension, a starting penalty at which overloading by an average client
+    #: costs about an average arc (PyVRP's own start ignores the data's scale)
+    load_start: tuple[float, ...] = ()
 
 
 def _prize_scale(problem: RoutingProblem) -> tuple[int, int]:
@@ -447,14 +450,25 @@ def _build(problem: RoutingProblem, all_required: bool = False) -> _Model:
         groups=groups,
         shipments=shipments,
     )
+    scaled = (num, den) != (1, 1) and not all_required
+    used = sorted({n.location for n in nodes})
+    mean_arc = float(dist_mats[0][np.ix_(used, used)].mean()) if used else 0.0
+    dims = len(clients[0].delivery) if clients else 0
+    start = []
+    for d in range(dims):
+        amounts = [c.delivery[d] + c.pickup[d] for c in clients if c.delivery[d] + c.pickup[d] > 0]
+        start.append(mean_arc / (sum(amounts) / len(amounts)) if amounts else 0.0)
     # one unit of excess load (or one second of time warp) must outweigh the largest
-    # prize, or PyVRP may keep an infeasible route for the prizes on it; the bound stays
-    # below what could overflow PyVRP's sums over a whole solution
+    # prize, or PyVRP may keep an infeasible route for the prizes on it, and the bound must
+    # leave the penalties room to grow from their start; it stays below what could
+    # overflow PyVRP's sums over a whole solution
     top_prize = max([c.prize for c in clients] + [sh.prize for sh in shipments] + [0])
     total = sum(sum(c.delivery) + sum(c.pickup) for c in clients) + problem.horizon_s + 1
-    max_penalty = float(min(max(100_000, top_prize + 1), max(100_000, (1 << 60) // max(total, 1))))
-    scaled = (num, den) != (1, 1) and not all_required
-    return _Model(data, client_node, pairs, type_vehicles, offset, profiles, scaled, max_penalty)
+    want = max(100_000, top_prize + 1, 1000 * max(start, default=0.0))
+    max_penalty = float(min(want, max(100_000, (1 << 60) // max(total, 1))))
+    return _Model(
+        data, client_node, pairs, type_vehicles, offset, profiles, scaled, max_penalty, tuple(start)
+    )
 
 
 def _schedule(problem: RoutingProblem, vehicle: int, nodes: list[int]) -> VehicleRoute:
@@ -512,17 +526,25 @@ def _convert(problem: RoutingProblem, model: _Model, solution: Any) -> tuple[Rou
     return RoutingResult(result.routes, dropped, obj), obj
 
 
-def _penalty_params(max_penalty: float) -> Any:
-    """PyVRP's penalty parameters with a higher bound but its usual starting values.
+def _penalty_params(max_penalty: float, load_start: tuple[float, ...] = ()) -> Any:
+    """PyVRP's penalty parameters with a higher bound, starting where the data's scale says.
 
-    Why: PyVRP starts every penalty at the midpoint of [min, max]; a raised bound
-    alone would start the search far stricter than usual, which costs it quality.
+    Why: PyVRP starts every penalty at the midpoint of [min, max], whatever the units: a
+    raised bound alone would start the search far stricter than usual (costing quality),
+    and demands of a few thousandths would start it far too loose (no feasible solution in
+    seconds). Each load penalty starts at PyVRP's usual value or, if higher, at
+    ``load_start`` (overloading by an average client costs about an average arc).
     """
     import pyvrp
 
     class _Params(pyvrp.PenaltyParams):
         def midpoint_penalties(self, data: Any) -> Any:
-            return pyvrp.PenaltyParams().midpoint_penalties(data)
+            loads, tw, dist = pyvrp.PenaltyParams().midpoint_penalties(data)
+            loads = [
+                min(max(a, load_start[d] if d < len(load_start) else 0.0), max_penalty)
+                for d, a in enumerate(loads)
+            ]
+            return loads, tw, dist
 
     return _Params(max_penalty=max_penalty)
 
@@ -628,7 +650,7 @@ def solve_pyvrp(
     # with scaled prizes PyVRP's cost is not OneStop's objective: report only the end
     report = None if model.scaled else on_solution
     stop = _Stop(time_limit_s, began, model.prize_offset, report, max_iterations, give_up_s)
-    params = pyvrp.SolveParams(penalty=_penalty_params(model.max_penalty))
+    params = pyvrp.SolveParams(penalty=_penalty_params(model.max_penalty, model.load_start))
     try:
         res = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False, params=params)
     except Exception as exc:  # the C++ core raises plain RuntimeErrors

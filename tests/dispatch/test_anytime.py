@@ -154,14 +154,14 @@ def test_c1_2_1_like_day_plans_every_job() -> None:
 
 @needs_instances
 def test_failed_pyvrp_falls_back_to_a_complete_plan(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The translation before prizes were scaled (prize = penalty, PyVRP's own penalty
-    bound) leaves PyVRP infeasible on this day: the plan must still hold every job, and no
-    drop may blame the time limit for what the engine failed at."""
+    """PyVRP with its own, scale-blind penalty parameters (and prizes = penalties, as the
+    translation had them) finds no feasible solution on this day: the plan must still hold
+    every job, and no drop may blame the time limit for what the engine failed at."""
     import pyvrp
     from onestop.routing import _pyvrp
 
     monkeypatch.setattr(_pyvrp, "_prize_scale", lambda problem: (1, 1))
-    monkeypatch.setattr(_pyvrp, "_penalty_params", lambda bound: pyvrp.PenaltyParams())
+    monkeypatch.setattr(_pyvrp, "_penalty_params", lambda bound, start=(): pyvrp.PenaltyParams())
     req = _tiny_amounts(request("gehring/C1_2_1.vrpspd", time_limit_s=6))
     plan = _plan(req)
     assert plan["settings"]["construction"] == "own"  # PyVRP's result was not used
