@@ -201,7 +201,8 @@ class _Evaluate:
                 if ulocs[j] in home and not svc[u] and not win[u] and u not in self.befores:
                     q = udem[j]
                     side[j] = -1 if q is not None and any(x < 0 for x in q) else 1
-            bare_at = [loc[x] if x >= 0 and not svc[x] and not win[x] else -1 for x in items]
+            if any(side):
+                bare_at = [loc[x] if x >= 0 and not svc[x] and not win[x] else -1 for x in items]
         jc = away[0] if len(away) == 1 else -1  # the part's one customer, if it has one
         gcap = [n if lu in home else min(n, cap1) for lu in ulocs]
         # one trip while capped: a base node (a load or unload) may not split the trip,

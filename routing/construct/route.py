@@ -88,7 +88,10 @@ class _Timing:
     def earliest(self, u: int, a: int) -> int | None:
         """Earliest start of ``u`` arriving at ``a`` (windows and precedence bounds)."""
         lo = self.lo[u]
-        s = start_in(self.win[u], a if a > lo else lo)
+        if a < lo:
+            a = lo
+        ws = self.win[u]
+        s = start_in(ws, a) if ws else a  # no window: now (the call costs on this hot path)
         return None if s is None or s > self.hi[u] else s
 
     def latest(self, u: int, x: int) -> int | None:
