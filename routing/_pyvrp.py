@@ -32,11 +32,19 @@ The translation:
   and ends at that one place, that place is also a reload depot, so PyVRP may
   plan several trips as OneStop's couriers may; each trip comes back as its loads,
   its visits in order, then its unloads.
-- Optional visits: ``required=False`` with ``prize = penalty``, so PyVRP's
-  uncollected prizes equal OneStop's drop penalties. Groups whose options are
-  all single nodes become mutually exclusive ``ClientGroup`` s, each member
-  carrying the group's penalty as prize: PyVRP then counts ``(m - 1)·penalty``
-  more than OneStop whatever it serves (a constant, so the optimum is the same).
+- Optional visits: ``required=False`` with a prize. OneStop's drop penalties
+  are far above any route's cost (a dispatch day's: ~10¹² against arcs of ~10⁸),
+  and PyVRP's load and time-warp penalties stop at ``max_penalty`` per unit: a
+  prize that outweighs a whole route's excess load keeps PyVRP serving every
+  client on an overloaded route, infeasible to the end. So prizes are the
+  penalties scaled down, in one ratio (priority order and ratios kept), until the
+  smallest is ``4·(largest arc) + (largest fixed cost) + 1``, still more than
+  serving any one client (a chain or a shipment) could add; never scaled up. The
+  penalty bound is raised so one unit of excess outweighs the largest prize
+  (within overflow-safe sums). The result is judged by OneStop's own objective.
+  Groups whose options are all single nodes become mutually exclusive
+  ``ClientGroup`` s, each member carrying the group's prize: PyVRP then counts
+  ``(m - 1)·prize`` more whatever it serves (a constant).
 """
 
 from __future__ import annotations
@@ -232,15 +240,45 @@ class _Model:
     type_vehicles: list[list[int]]  # vehicle type -> problem vehicles
     prize_offset: int = 0  # PyVRP cost minus OneStop objective, whatever is served
     profiles: dict[tuple[int, int], int] = field(default_factory=dict)
+    scaled: bool = False  # prizes are not the penalties: PyVRP's cost is not OneStop's
+    max_penalty: float = 100_000.0  # PyVRP's per-unit bound for load and time warp
+    #: per load dimension, a starting penalty at which overloading by an average client
+    #: costs about an average arc (PyVRP's own start ignores the data's scale)
+    load_start: tuple[float, ...] = ()
 
 
-def _build(problem: RoutingProblem) -> _Model:
-    """Translate ``problem`` (which :func:`fits`) into ``pyvrp.ProblemData``."""
+def _prize_scale(problem: RoutingProblem) -> tuple[int, int]:
+    """(numerator, denominator) turning penalties into prizes (see the module docstring)."""
+    pens = [g.penalty for g in problem.groups if g.penalty] + [
+        problem.nodes[i].penalty for i in problem.visits if problem.nodes[i].penalty
+    ]
+    if not pens:
+        return 1, 1
+    used = sorted({n.location for n in problem.nodes})
+    top_d = int(problem.distances[np.ix_(used, used)].max())
+    top_t = int(problem.durations[np.ix_(used, used)].max())
+    arc = max(v.cost_per_m * top_d + v.cost_per_travel_s * top_t for v in problem.vehicles)
+    floor = 4 * max(arc, 1) + max(v.fixed_cost for v in problem.vehicles) + 1
+    low = min(pens)
+    return (floor, low) if low > floor else (1, 1)
+
+
+def _build(problem: RoutingProblem, all_required: bool = False) -> _Model:
+    """Translate ``problem`` (which :func:`fits`) into ``pyvrp.ProblemData``.
+
+    ``all_required``: every visit is required (the caller knows a plan serving all
+    exists, so serving all is optimal whatever the penalties): PyVRP then searches as on
+    a plain VRPTW, without prizes or optional-client moves.
+    """
     import pyvrp
 
     nodes = problem.nodes
     stops_dim = any(v.max_stops is not None for v in problem.vehicles)
     n_visits = len(problem.visits)
+    num, den = _prize_scale(problem)
+
+    def prize_of(penalty: int | None) -> int:
+        return 0 if all_required else -(-(penalty or 0) * num // den)
 
     def load(q: tuple[int, ...], stop: int) -> list[int]:
         return [*q, stop] if stops_dim else list(q)
@@ -277,12 +315,12 @@ def _build(problem: RoutingProblem) -> _Model:
         group: int | None = None
         if i in group_of:
             g = problem.groups[group_of[i]]
-            required, prize = g.penalty is None, g.penalty or 0
+            required, prize = g.penalty is None or all_required, prize_of(g.penalty)
             if group_of[i] in ex_of:
                 group = ex_of[group_of[i]]
                 required = False  # the group carries "required"
         else:
-            required, prize = node.penalty is None, node.penalty or 0
+            required, prize = node.penalty is None or all_required, prize_of(node.penalty)
         client_of[i] = len(clients)
         client_node.append(((), i, ()))
         clients.append(
@@ -312,8 +350,8 @@ def _build(problem: RoutingProblem) -> _Model:
                 service_duration=node.service_s,
                 tw_early=early,
                 tw_late=late,
-                prize=g.penalty or 0,
-                required=g.penalty is None,
+                prize=prize_of(g.penalty),
+                required=g.penalty is None or all_required,
             )
         )
     # a reload at the one depot is what OneStop's own load/unload stops allow
@@ -334,16 +372,16 @@ def _build(problem: RoutingProblem) -> _Model:
     for gi, _ in ex_groups:
         g = problem.groups[gi]
         members = [client_of[opt[0]] for opt in g.options]
-        groups.append(pyvrp.ClientGroup(members, required=g.penalty is None))
-        if g.penalty is not None:
-            offset += (len(members) - 1) * g.penalty
+        groups.append(pyvrp.ClientGroup(members, required=g.penalty is None or all_required))
+        if g.penalty is not None and not all_required:
+            offset += (len(members) - 1) * prize_of(g.penalty)
 
     shipments = []
     for p, d in pairs:
         pn, dn = nodes[p], nodes[d]
         pe, pl = pn.windows[0] if pn.windows else (0, _INT_MAX)
         de, dl = dn.windows[0] if dn.windows else (0, _INT_MAX)
-        required = pn.penalty is None or dn.penalty is None
+        required = pn.penalty is None or dn.penalty is None or all_required
         shipments.append(
             pyvrp.Shipment(
                 pickup_location=pn.location,
@@ -355,7 +393,7 @@ def _build(problem: RoutingProblem) -> _Model:
                 delivery_tw_late=dl,
                 delivery_service_duration=dn.service_s,
                 amount=load(_demand(problem, p), 0),
-                prize=0 if required else (pn.penalty or 0) + (dn.penalty or 0),
+                prize=0 if required else prize_of(pn.penalty) + prize_of(dn.penalty),
                 required=required,
             )
         )
@@ -412,7 +450,25 @@ def _build(problem: RoutingProblem) -> _Model:
         groups=groups,
         shipments=shipments,
     )
-    return _Model(data, client_node, pairs, type_vehicles, offset, profiles)
+    scaled = (num, den) != (1, 1) and not all_required
+    used = sorted({n.location for n in nodes})
+    mean_arc = float(dist_mats[0][np.ix_(used, used)].mean()) if used else 0.0
+    dims = len(clients[0].delivery) if clients else 0
+    start = []
+    for d in range(dims):
+        amounts = [c.delivery[d] + c.pickup[d] for c in clients if c.delivery[d] + c.pickup[d] > 0]
+        start.append(mean_arc / (sum(amounts) / len(amounts)) if amounts else 0.0)
+    # one unit of excess load (or one second of time warp) must outweigh the largest
+    # prize, or PyVRP may keep an infeasible route for the prizes on it, and the bound must
+    # leave the penalties room to grow from their start; it stays below what could
+    # overflow PyVRP's sums over a whole solution
+    top_prize = max([c.prize for c in clients] + [sh.prize for sh in shipments] + [0])
+    total = sum(sum(c.delivery) + sum(c.pickup) for c in clients) + problem.horizon_s + 1
+    want = max(100_000, top_prize + 1, 1000 * max(start, default=0.0))
+    max_penalty = float(min(want, max(100_000, (1 << 60) // max(total, 1))))
+    return _Model(
+        data, client_node, pairs, type_vehicles, offset, profiles, scaled, max_penalty, tuple(start)
+    )
 
 
 def _schedule(problem: RoutingProblem, vehicle: int, nodes: list[int]) -> VehicleRoute:
@@ -470,6 +526,29 @@ def _convert(problem: RoutingProblem, model: _Model, solution: Any) -> tuple[Rou
     return RoutingResult(result.routes, dropped, obj), obj
 
 
+def _penalty_params(max_penalty: float, load_start: tuple[float, ...] = ()) -> Any:
+    """PyVRP's penalty parameters with a higher bound, starting where the data's scale says.
+
+    Why: PyVRP starts every penalty at the midpoint of [min, max], whatever the units: a
+    raised bound alone would start the search far stricter than usual (costing quality),
+    and demands of a few thousandths would start it far too loose (no feasible solution in
+    seconds). Each load penalty starts at PyVRP's usual value or, if higher, at
+    ``load_start`` (overloading by an average client costs about an average arc).
+    """
+    import pyvrp
+
+    class _Params(pyvrp.PenaltyParams):
+        def midpoint_penalties(self, data: Any) -> Any:
+            loads, tw, dist = pyvrp.PenaltyParams().midpoint_penalties(data)
+            loads = [
+                min(max(a, load_start[d] if d < len(load_start) else 0.0), max_penalty)
+                for d, a in enumerate(loads)
+            ]
+            return loads, tw, dist
+
+    return _Params(max_penalty=max_penalty)
+
+
 class _Stop:
     """MaxRuntime that also reports each new best feasible cost (PyVRP calls the
     stopping criterion with it every iteration, so this costs nothing)."""
@@ -481,8 +560,11 @@ class _Stop:
         offset: int,
         on_solution: OnSolution | None,
         max_iterations: int | None = None,
+        give_up_s: float | None = None,
     ) -> None:
         self.deadline = began + limit_s
+        #: no feasible solution by then: stop, so the caller keeps time for its fallback
+        self.give_up = None if give_up_s is None else began + give_up_s
         self.max_iterations = max_iterations
         self.iterations = 0
         self.began = began
@@ -500,6 +582,9 @@ class _Stop:
             self.trace.append((round(now - self.began, 3), value))
             if self.on_solution is not None:
                 self.on_solution(value, now - self.began)
+        if self.best is None and self.give_up is not None and now >= self.give_up:
+            log.warning("PyVRP: no feasible solution after %.1f s, giving up", now - self.began)
+            return True
         self.iterations += 1
         if self.max_iterations is not None and self.iterations > self.max_iterations:
             return True
@@ -513,6 +598,8 @@ def solve_pyvrp(
     seed: int = 0,
     on_solution: OnSolution | None = None,
     max_iterations: int | None = None,
+    give_up_s: float | None = None,
+    all_required: bool = False,
 ) -> RoutingResult:
     """Solve ``problem`` (which must :func:`fit <fits>`) with PyVRP.
 
@@ -531,6 +618,12 @@ def solve_pyvrp(
     max_iterations
         Also stop after this many PyVRP iterations: with a fixed seed the
         result is then repeatable whatever the machine's speed (tests).
+    give_up_s
+        Stop (and raise) when no feasible solution is known this many seconds in,
+        leaving the rest of the budget to the caller's fallback.
+    all_required
+        Ask PyVRP to serve every visit: only when a plan serving all of them is
+        known (then it is optimal to serve all, whatever the penalties).
 
     Returns
     -------
@@ -553,10 +646,13 @@ def solve_pyvrp(
     except ImportError as exc:
         raise SolverError("pyvrp is not installed.") from exc
 
-    model = _build(problem)
-    stop = _Stop(time_limit_s, began, model.prize_offset, on_solution, max_iterations)
+    model = _build(problem, all_required)
+    # with scaled prizes PyVRP's cost is not OneStop's objective: report only the end
+    report = None if model.scaled else on_solution
+    stop = _Stop(time_limit_s, began, model.prize_offset, report, max_iterations, give_up_s)
+    params = pyvrp.SolveParams(penalty=_penalty_params(model.max_penalty, model.load_start))
     try:
-        res = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False)
+        res = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False, params=params)
     except Exception as exc:  # the C++ core raises plain RuntimeErrors
         raise SolverError(f"PyVRP failed: {exc}") from exc
     best = res.best
@@ -566,7 +662,7 @@ def solve_pyvrp(
     expected = (
         int(best.distance_cost() + best.fixed_vehicle_cost() + best.uncollected_prizes()) - model.prize_offset
     )
-    if obj != expected:
+    if obj != expected and not model.scaled:
         # not an error by itself (check_result is the judge), but a translation smell
         log.warning("PyVRP cost %d differs from the recomputed objective %d", expected, obj)
     violations = check_result(problem, result)
@@ -575,7 +671,11 @@ def solve_pyvrp(
             f"PyVRP's solution fails the check ({len(violations)} violations): {'; '.join(violations[:3])}"
         )
     runtime = round(time.monotonic() - began, 3)
-    if not stop.trace or stop.trace[-1][1] != obj:
+    if model.scaled:
+        stop.trace = [(runtime, obj)]
+        if on_solution is not None:
+            on_solution(obj, time.monotonic() - began)
+    elif not stop.trace or stop.trace[-1][1] != obj:
         stop.trace.append((runtime, obj))
         if on_solution is not None:
             on_solution(obj, time.monotonic() - began)

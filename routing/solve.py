@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from ._ortools import OnSolution, solve_ortools
 from .check import check_result
@@ -17,6 +18,30 @@ log = logging.getLogger(__name__)
 
 #: Share of the time after construction given to OR-Tools; the rest goes to the LNS.
 LOCAL_SEARCH_SHARE = 0.4
+#: Before PyVRP runs, the cheap complete plan may take at most this share of the limit.
+FIRST_PLAN_SHARE = 0.3
+#: PyVRP without a feasible solution after this share of its time gives up, so the
+#: fallback still has the rest.
+PYVRP_GIVE_UP_SHARE = 0.5
+
+
+def _first_plan(
+    problem: RoutingProblem, seed: int, began: float, budget_s: float, on_solution: OnSolution | None
+) -> RoutingResult:
+    """The cheap complete plan (cheapest insertion only), reported as the first solution.
+
+    Why: it is what the user gets if the engine after it fails, so it comes first and
+    is linear in the jobs; nodes it had no time for are its ``timed_out``.
+    """
+    from .construct import construct
+
+    res = construct(problem, seed=seed, deadline_s=0.0, hard_deadline_s=max(0.1, budget_s))
+    obj = _objective(problem, res)
+    took = round(time.monotonic() - began, 3)
+    stats = SolveStats(runtime_s=took, status="construction", construction="own")
+    if on_solution is not None:
+        on_solution(obj, time.monotonic() - began)
+    return RoutingResult(res.routes, res.dropped, obj, stats, res.timed_out)
 
 
 def _objective(problem: RoutingProblem, result: RoutingResult) -> int:
@@ -85,13 +110,36 @@ def solve(
     began = time.monotonic()
     deadline = began + limit
 
+    first: RoutingResult | None = None
     if settings.backend in ("auto", "pyvrp") and solution_limit is None:
         from . import _pyvrp
 
         reasons = _pyvrp.why_not(problem) if _pyvrp.available() else ["pyvrp is not installed"]
         if not reasons:
+            if settings.construction in ("own", "both"):
+                first = _first_plan(problem, seed, began, FIRST_PLAN_SHARE * limit, on_solution)
+            left = max(0.1, deadline - time.monotonic())
+            offset = time.monotonic() - began
+
+            def _report(obj: int, elapsed: float) -> None:
+                if on_solution is not None:
+                    on_solution(obj, offset + elapsed)
+
             try:
-                return _pyvrp.solve_pyvrp(problem, time_limit_s=limit, seed=seed, on_solution=on_solution)
+                found = _pyvrp.solve_pyvrp(
+                    problem, time_limit_s=left, seed=seed, on_solution=_report,
+                    give_up_s=PYVRP_GIVE_UP_SHARE * left,
+                    # the cheap plan serves everything: then so must the optimum, and
+                    # PyVRP searches best on required clients
+                    all_required=first is not None and not first.dropped,
+                )
+                if first is None or found.objective <= first.objective:
+                    stats = replace(found.stats, runtime_s=round(time.monotonic() - began, 3))
+                    return RoutingResult(found.routes, found.dropped, found.objective, stats)
+                log.warning(
+                    "PyVRP's plan (%d) is worse than the cheap one (%d)",
+                    found.objective, first.objective
+                )
             except SolverError as exc:
                 log.warning("PyVRP backend not used: %s", exc)
         elif settings.backend == "pyvrp":
@@ -102,14 +150,27 @@ def solve(
 
     seed_result: RoutingResult | None = None
     timed_out: tuple[int, ...] = ()
-    if settings.construction in ("own", "both"):
+    if first is not None:
+        # the engine failed or did worse: improve the complete plan in the time left
+        seed_result, timed_out = first, first.timed_out
+    elif settings.construction in ("own", "both"):
         from .construct import construct
 
         # a budget in seconds: the construction must leave OR-Tools time to improve
         # regret insertion gets a share of the budget; the cheap completion pass may
         # use the rest, so the time limit never drops a job it could place
+        at = time.monotonic() - began
+
+        def _first(obj: int, elapsed: float) -> None:
+            if on_solution is not None:
+                on_solution(obj, at + elapsed)
+
         seed_result = construct(
-            problem, seed=seed, deadline_s=0.4 * limit, hard_deadline_s=max(0.1, deadline - time.monotonic())
+            problem,
+            seed=seed,
+            deadline_s=0.4 * limit,
+            hard_deadline_s=max(0.1, deadline - time.monotonic()),
+            on_first=_first,
         )
         timed_out = seed_result.timed_out
         seed_obj = _objective(problem, seed_result)

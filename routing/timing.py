@@ -22,14 +22,18 @@ from .check import check_result, objective_of
 from .problem import RoutingProblem, Window
 from .result import BreakTaken, RoutingResult, VehicleRoute, Visit
 
-__all__ = ["earliest_schedule"]
+__all__ = ["earliest_schedule", "start_in"]
 
 #: Rounds of re-timing across routes joined by precedences (each round only moves stops earlier).
 _MAX_ROUNDS = 8
 
 
-def _start_in(windows: tuple[Window, ...], ready: int) -> int | None:
-    """The earliest start at or after ``ready`` inside one of the windows (None: too late)."""
+def start_in(windows: tuple[Window, ...], ready: int) -> int | None:
+    """The earliest start at or after ``ready`` inside one of the windows (None: too late).
+
+    The one reading of a window as the bound of a start (DESIGN.md), shared by this
+    module's schedules and the construction's route state.
+    """
     if not windows:
         return ready
     for early, late in windows:
@@ -91,7 +95,7 @@ def _retime(
             break
         node = nodes[b]
         ready = max(ready, release.get(b, ready))
-        start = _start_in(node.windows, ready)
+        start = start_in(node.windows, ready)
         if start is None:
             return None
         if g == 0 and first_leave is None:

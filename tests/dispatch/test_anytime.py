@@ -127,3 +127,84 @@ def test_time_limit_is_named_when_it_cut_the_job() -> None:
     # without the deadline the old, true wording stays
     plan = build_plan(problem, exp, RoutingResult((), exp.problem.visits, 0))
     assert all("had no room" in u["detail"] for u in _not_scheduled(plan))
+
+
+def _tiny_amounts(req: dict[str, Any]) -> dict[str, Any]:
+    """The same day in a unit a thousand times larger (0.02 m³ instead of 20 litres).
+
+    Why: demands of a few thousandths are what made PyVRP's load penalty (bounded per
+    unit) lose against prizes as large as OneStop's drop penalties.
+    """
+    for j in req["jobs"]:
+        for f in ("items", "returned_items"):
+            if f in j:
+                j[f] = {k: v / 1000 for k, v in j[f].items()}
+    for c in req["couriers"]:
+        c["capacity"] = {k: v / 1000 for k, v in c["capacity"].items()}
+    return req
+
+
+@needs_instances
+def test_c1_2_1_like_day_plans_every_job() -> None:
+    req = _tiny_amounts(request("gehring/C1_2_1.vrpspd", time_limit_s=5))
+    plan = _plan(req)
+    assert plan["unassigned"] == []
+    assert plan["settings"]["construction"] == "pyvrp"
+
+
+@needs_instances
+def test_failed_pyvrp_falls_back_to_a_complete_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyVRP with its own, scale-blind penalty parameters (and prizes = penalties, as the
+    translation had them) finds no feasible solution on this day: the plan must still hold
+    every job, and no drop may blame the time limit for what the engine failed at."""
+    import pyvrp
+    from onestop.routing import _pyvrp
+
+    monkeypatch.setattr(_pyvrp, "_prize_scale", lambda problem: (1, 1))
+    monkeypatch.setattr(_pyvrp, "_penalty_params", lambda bound, start=(): pyvrp.PenaltyParams())
+    req = _tiny_amounts(request("gehring/C1_2_1.vrpspd", time_limit_s=6))
+    plan = _plan(req)
+    assert plan["settings"]["construction"] == "own"  # PyVRP's result was not used
+    assert plan["unassigned"] == []
+    assert not any("time limit" in u["detail"] for u in plan["unassigned"])
+
+
+def test_thousand_job_exchange_day_constructs_fully() -> None:
+    """Issue 12: the cheap pass places a 1,000-job exchange day (one trip per courier while
+    one sits idle keeps routes short, so it is linear); the plan passes the validator."""
+    from onestop.dispatch.expand import expand
+    from onestop.dispatch.model import parse_request
+    from onestop.dispatch.plan import build_plan
+    from onestop.dispatch.planner import travel_model_for
+    from onestop.routing.construct import construct
+
+    req = _exchange_day(1000, 150, 7)
+    problem = parse_request(req)
+    exp = expand(problem, travel_model_for(problem.options.travel).matrices, None)
+    result = construct(exp.problem, seed=0, deadline_s=0.0)
+    assert result.dropped == () and result.timed_out == ()
+    assert len(result.routes) >= 50  # spread over the fleet, not piled onto a few multi-trip routes
+    plan = build_plan(problem, exp, result)
+    assert validate_plan(req, plan) == []
+    assert plan["summary"]["planned"] == 1000
+
+
+def test_first_solution_reported_before_construction_ends() -> None:
+    """The cheap complete plan is reported as soon as it exists, and through plan_day too."""
+    from onestop.dispatch.expand import expand
+    from onestop.dispatch.model import parse_request
+    from onestop.dispatch.planner import travel_model_for
+    from onestop.routing.construct import construct
+
+    req = _exchange_day(60, 8, 2)
+    problem = parse_request(req)
+    exp = expand(problem, travel_model_for(problem.options.travel).matrices, None)
+    seen: list[tuple[int, float]] = []
+    result = construct(exp.problem, seed=0, deadline_s=5.0, on_first=lambda obj, s: seen.append((obj, s)))
+    assert len(seen) == 1
+    assert seen[0][0] >= result.objective  # regret insertion ran after it, no worse
+    progress: list[tuple[str, float, int | None]] = []
+    plan = plan_day(req, time_limit_s=2, on_progress=lambda *a: progress.append(a)).plan
+    assert validate_plan(req, plan) == []
+    solving = [p for p in progress if p[0] == "solving" and p[2] is not None]
+    assert solving and solving[0][1] < 0.5  # the first solution came early in the budget
