@@ -85,12 +85,13 @@ class EventOut(BaseModel):
 
 
 def _reporter(who: Principal, body: EventIn, allowed: set[str] | None, zone: str | None) -> str | None:
-    """The resource the event is from; 403 unless the key may report it."""
+    """The resource the event is from; 403 unless the key may report it (404 for a crew's key
+    naming a job that is not on its route: another crew's job is as unknown as a missing one)."""
     if who.role in ("courier", "technician"):
         if body.resource is not None and body.resource != who.resource_id:
             raise forbidden("this key reports only for its own resource")
         if allowed is not None and who.resource_id not in allowed:
-            raise forbidden(f"job {body.job!r} is not assigned to {who.resource_id!r}")
+            raise not_found("job", body.job)
         return who.resource_id
     if who.is_dispatcher:
         require_dispatcher(who, zone)

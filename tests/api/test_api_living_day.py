@@ -133,7 +133,7 @@ def test_a_whole_day(client):
         job = ok(client.get(f"/v1/jobs/{j}", headers=AUTH))
         assert job["resource"] != sick and job["plan_run"] == out["id"]
         if other:
-            assert send(client, keys, event("en_route", j, cut, sick), 403).status_code == 403
+            assert send(client, keys, event("en_route", j, cut, sick), 404).status_code == 404
 
     # an urgent repair at 11:00: an answer at once, booked, inserted into a new published version
     urgent = {
@@ -256,7 +256,7 @@ def test_duplicates_and_late_events_leave_the_same_state(client):
     stranger = next(r for r in keys if r != resource and r[0] == resource[0]) if resource[0] == "T" else "T1"
     if stranger != resource:
         assert (
-            send(client, keys, event("arrived", done, t(stops[-1]["end"]), stranger), 403).status_code == 403
+            send(client, keys, event("arrived", done, t(stops[-1]["end"]), stranger), 404).status_code == 404
         )
     token = auth(ok(client.post(f"/v1/jobs/{done}/tracking-token", headers=AUTH), 201)["key"])
     assert (
