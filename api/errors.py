@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -410,6 +410,15 @@ _PROBLEM_TEXT = {
 }
 
 
+def v1_operations(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(method, operation) of every ``/v1`` operation of an OpenAPI schema."""
+    for path, item in schema.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for method, op in item.items():
+                if method in ("get", "post", "put", "patch", "delete"):
+                    yield method, op
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Adds the problem answers to every ``/v1`` operation of an OpenAPI ``schema`` (in place).
 
@@ -419,23 +428,18 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
-    for path, item in schema.get("paths", {}).items():
-        if not path.startswith("/v1/"):
-            continue
-        for method, op in item.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            codes = {"401", "403", "404", "422", "503"}
-            if method != "get":
-                codes.add("409")
-            if method in ("post", "put", "patch"):
-                codes |= {"400", "413", "415"}
-            responses = op.setdefault("responses", {})
-            for code in sorted(codes):
-                responses[code] = {
-                    "description": _PROBLEM_TEXT[code],
-                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                }
+    for method, op in v1_operations(schema):
+        codes = {"401", "403", "404", "422", "503"}
+        if method != "get":
+            codes.add("409")
+        if method in ("post", "put", "patch"):
+            codes |= {"400", "413", "415"}
+        responses = op.setdefault("responses", {})
+        for code in sorted(codes):
+            responses[code] = {
+                "description": _PROBLEM_TEXT[code],
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
     text = json.dumps(schema.get("paths", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         if f"#/components/schemas/{name}" not in text:

@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 from .authgate import AuthGate
 from .db import make_engine, migrate, session_factory, session_scope
 from .deps import PrincipalCache
-from .errors import BodyGuard, document_problems, install_handlers, plain_tuples
+from .errors import BodyGuard, document_problems, install_handlers, plain_tuples, v1_operations
 from .fastpath import RouteFastPath
 from .routes import v1_router
 from .schemas import StoredPlanIn
@@ -56,21 +56,16 @@ def secure_operations(schema: dict) -> dict:
     """Declares the bearer scheme and puts it on every /v1 operation (Swagger's Authorize button);
     documents the 429 of the operations under a per-key limit."""
     schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = BEARER
-    for path, item in schema.get("paths", {}).items():
-        if not path.startswith("/v1/"):
-            continue
-        for method, op in item.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            op["security"] = [{"bearerAuth": []}]
-            if op.get("operationId") in LIMITED:
-                op.setdefault("responses", {})["429"] = {
-                    "description": "Past this key's limit; retry after `Retry-After` seconds",
-                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                    "content": {
-                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-                    },
-                }
+    for _method, op in v1_operations(schema):
+        op["security"] = [{"bearerAuth": []}]
+        if op.get("operationId") in LIMITED:
+            op.setdefault("responses", {})["429"] = {
+                "description": "Past this key's limit; retry after `Retry-After` seconds",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
     return schema
 
 

@@ -5,7 +5,6 @@ attempt); nothing stored before is lost."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -19,10 +18,8 @@ from pgcluster import Cluster, pg_bin
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     bin_dir = pg_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI: PostgreSQL's initdb/pg_ctl are needed for the database fault test")
-        pytest.skip("initdb/pg_ctl are not installed")
+    if bin_dir is None:  # this machine kind ships PostgreSQL: a missing server is a failure
+        pytest.fail("PostgreSQL's initdb/pg_ctl are needed (Debian package postgresql)")
     c = Cluster(bin_dir)
     try:
         c.start()
